@@ -1,0 +1,203 @@
+"""The ``crossdock`` command line: parses arguments, calls the core API, prints, exits.
+
+Exit codes (DESIGN 3.1): 0 success, 1 a scenario failed, 2 bad input, 3 no usable
+engine, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.markup import escape
+
+from bench import __version__, scenarios
+from bench.errors import BadInputError, CrossdockError
+
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with *argv* (default ``sys.argv[1:]``); returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args = parser.parse_args(args_list)
+    err = Console(stderr=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        code: int = args.handler(args, err, args_list)
+    except KeyboardInterrupt:
+        err.print("[bold red]interrupted[/]: results measured so far are kept; labelled objects removed")
+        return EXIT_INTERRUPTED
+    except CrossdockError as e:
+        err.print(f"[bold red]crossdock:[/] {e}", highlight=False, markup=False)
+        return e.exit_code
+    return code
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crossdock",
+        description="Benchmark Linux containers against the native host: startup, file I/O, network.",
+    )
+    parser.add_argument("--version", action="version", version=f"crossdock {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run scenarios on the engine(s) and store the results")
+    run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="names or .toml files")
+    run.add_argument("--suite", choices=scenarios.SUITES, help="a shipped set (default: default)")
+    run.add_argument("--repeat", type=_positive, metavar="N", help="samples per variant")
+    run.add_argument("--warmup", type=_non_negative, metavar="N", help="warmups per variant")
+    run.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
+    run.add_argument("--context", action="append", default=[], metavar="NAME",
+                     help="docker context to measure (repeatable)")
+    run.add_argument("--allow-no-engine", action="store_true",
+                     help="without an engine, record the skip and run the native baselines")
+    run.set_defaults(handler=_cmd_run)
+
+    report = sub.add_parser("report", help="build the HTML comparison report")
+    report.add_argument("inputs", nargs="*", type=Path, metavar="RESULTS")
+    report.add_argument("-o", "--output", type=Path, default=Path("reports/index.html"), metavar="FILE")
+    report.set_defaults(handler=_cmd_report)
+
+    compare = sub.add_parser("compare", help="compare two results files or folders")
+    compare.add_argument("a", type=Path, metavar="A")
+    compare.add_argument("b", type=Path, metavar="B")
+    compare.set_defaults(handler=_cmd_compare)
+
+    detect = sub.add_parser("detect", help="classify the engine or a saved docker info/version")
+    detect.add_argument("--from", dest="source", type=Path, metavar="FILE")
+    detect.add_argument("--host-os", choices=("linux", "darwin", "windows"))
+    detect.add_argument("--context", metavar="NAME")
+    detect.add_argument("--json", action="store_true")
+    detect.set_defaults(handler=_cmd_detect)
+
+    listing = sub.add_parser("list", help="the shipped scenarios and suites")
+    listing.set_defaults(handler=_cmd_list)
+
+    clean = sub.add_parser("clean", help="remove everything crossdock left in the engine")
+    clean.add_argument("--run-id", metavar="ID", help="only this run's objects")
+    clean.add_argument("--context", metavar="NAME")
+    clean.set_defaults(handler=_cmd_clean)
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def _cmd_run(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
+    from bench import console, driver
+
+    with console.ProgressBar(err) as bar:
+        files = driver.run(
+            scenarios=args.scenarios,
+            suite=args.suite,
+            repeat=args.repeat,
+            warmup=args.warmup,
+            out=args.out,
+            contexts=args.context,
+            allow_no_engine=args.allow_no_engine,
+            argv=["crossdock", *argv],
+            progress=bar,
+            on_file=lambda p: bar.note(f"writing [bold]{p}[/]"),
+        )
+    for f in files:
+        err.print(console.summary_table(f.document))
+        for warning in console.warnings(f.document):
+            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        print(f.path)
+    return EXIT_FAILED if any(f.failed for f in files) else 0
+
+
+def _cmd_report(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
+    from bench import report
+
+    info = report.build_report(inputs=args.inputs or [Path("results")], output=args.output)
+    for warning in info.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    print(info.output)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
+    from bench import compare
+
+    Console().print(compare.render(compare.compare(a=args.a, b=args.b)))
+    return 0
+
+
+def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
+    from bench import driver, engine, platform
+
+    if args.source is not None:
+        try:
+            text = args.source.read_text(encoding="utf-8")
+        except OSError as e:
+            raise BadInputError(f"{args.source}: cannot read ({e.strerror})") from None
+        record = platform.detect_capture(text, host_os=args.host_os)
+    else:
+        record = driver.platform_record(engine.connect(args.context))
+    if args.json:
+        print(json.dumps({"platform": record.to_json()}, indent=1))
+    else:
+        print(record.id)
+        for reason in record.detection:
+            print(f"  - {reason}")
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
+    out = Console()
+    for name, suite in scenarios.load_suites().items():
+        out.print(f"[bold]suite {name}[/]: {', '.join(suite.scenarios)}")
+        out.print(f"  {suite.description}", highlight=False)
+    for name, path in scenarios.available().items():
+        scenario = scenarios.load(path)
+        out.print(
+            f"\n[bold]{name}[/] ({scenario.kind}, {scenario.repetitions} samples, "
+            f"{scenario.warmups} warmups): {scenario.description}",
+            highlight=False,
+        )
+        for variant in scenario.variants:
+            out.print(f"  - {variant.label(scenario.varying) or 'single variant'}", highlight=False)
+    return 0
+
+
+def _cmd_clean(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
+    from bench import engine
+
+    eng = engine.connect(args.context)
+    try:
+        removed = eng.cleanup(args.run_id)
+    finally:
+        eng.close()
+    print(", ".join(f"{n} {kind}" for kind, n in removed.items()) + " removed")
+    return 0

@@ -1,0 +1,143 @@
+"""Terminal output: the progress bar while a run works and the summary table after it.
+
+Only the CLI uses this module; the core reports through :class:`bench.driver.Progress`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from bench.metrics import format_value, metric
+from bench.results import Metric, Result, RunDocument
+from bench.stats import CV_WARN, summarize
+
+
+class ProgressBar:
+    """A rich progress bar implementing :class:`bench.driver.Progress` (on stderr)."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._progress = Progress(
+            TextColumn("[bold]{task.fields[label]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            transient=False,
+        )
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> ProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def begin(self, label: str, total: int) -> None:
+        self._task = self._progress.add_task("", total=total, label=label)
+
+    def step(self, description: str) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, advance=1, description=description)
+
+    def note(self, text: str) -> None:
+        self._progress.console.print(text)
+
+
+def summary_table(document: RunDocument) -> Table:
+    """Median with its 95 % interval, IQR, CV and n of every headline metric per variant
+    (all metrics are in the results file and the report)."""
+    table = Table(
+        title=f"{document.platform['id']} · run {document.run['id']}",
+        title_justify="left",
+        caption="headline metrics; phases and engine intervals: `crossdock report`",
+        caption_justify="left",
+    )
+    for column in ("scenario", "variant", "metric", "median", "95% CI", "IQR", "CV", "n"):
+        table.add_column(column, justify="right" if column in ("median", "IQR", "CV", "n") else "left")
+    previous = ("", "")
+    for result in document.results:
+        label = variant_label(result, document.results)
+        shown = [m for m in result.metrics if metric(m.name).headline] or list(result.metrics)
+        rows = [_metric_row(m) for m in shown] or [[f"[yellow]{result.status}", result.reason or ""]]
+        for row in rows:
+            key = (result.scenario, label)
+            table.add_row(*(("", "") if key == previous else key), *row)
+            previous = key
+    return table
+
+
+def _metric_row(m: Metric) -> list[str]:
+    s = summarize(m.samples)
+    ci = (
+        f"{format_value(s.ci_low, m.unit)} – {format_value(s.ci_high, m.unit)}"
+        if s.ci_low is not None and s.ci_high is not None
+        else "n too small"
+    )
+    cv = f"{s.cv:.0%}" if s.cv is not None else "–"
+    return [m.name, format_value(s.median, m.unit), ci, format_value(s.iqr, m.unit), cv, str(s.n)]
+
+
+def variant_label(result: Result, others: Iterable[Result]) -> str:
+    """The variant's parameters that differ within its scenario (all of them if alone)."""
+    siblings = [r.variant for r in others if r.scenario == result.scenario]
+    keys = [k for k in result.variant if len({str(v.get(k)) for v in siblings}) > 1]
+    return ", ".join(f"{k}={_text(result.variant[k])}" for k in keys) or "-"
+
+
+def _text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def warnings(document: RunDocument) -> list[str]:
+    """What the user should change for tighter numbers, each saying what to do."""
+    found: list[str] = []
+    small = sorted({len(m.samples) for r in document.results for m in r.metrics if len(m.samples) < 6})
+    if small:
+        found.append(
+            f"some metrics have only {small[0]} samples: too few for a 95% interval of the "
+            "median; use --repeat 10 or more (or --suite default) before comparing"
+        )
+    for result in document.results:
+        noisy = []
+        wanted = 0
+        for m in result.metrics:
+            s = summarize(m.samples)
+            if s.n >= 6 and s.cv is not None and s.cv > CV_WARN:
+                noisy.append(f"{m.name} {s.cv:.0%}")
+                # the interval width shrinks roughly with sqrt(n)
+                wanted = max(wanted, min(1000, int(s.n * (s.cv / CV_WARN) ** 2) + 1))
+        if noisy:
+            found.append(
+                f"{result.scenario} [{variant_label(result, document.results)}]: CV above "
+                f"{CV_WARN:.0%} ({', '.join(noisy)}); close other programs or use "
+                f"--repeat {wanted} for a tighter median"
+            )
+    governor = document.host.get("cpu_governor")
+    if governor not in (None, "performance"):
+        found.append(
+            f"CPU frequency scaling is active (governor {governor!r}); for steadier numbers: "
+            "sudo cpupower frequency-set -g performance"
+        )
+    return found

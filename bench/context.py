@@ -1,0 +1,93 @@
+"""What a workload gets to work with during a run: the engine, the run's labels, its
+scratch directory, the images built so far, and the engine's event stream."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import images
+from bench.engine import LABEL_RUN, Engine
+
+
+@dataclass
+class RunContext:
+    """Shared state of one run on one engine (``engine`` is None with --allow-no-engine)."""
+
+    run_id: str
+    engine: Engine | None
+    labels: Mapping[str, str]
+    workdir: Path
+    built: dict[str, images.BuiltImage] = field(default_factory=dict)
+    events: EventLog | None = None
+
+    def image(self, name: str) -> images.BuiltImage:
+        """The image *name*, built on first use in this run."""
+        if name not in self.built:
+            if self.engine is None:
+                raise RuntimeError("no engine: cannot build images")
+            self.built[name] = images.build(self.engine, name, run_id=self.run_id, labels=self.labels)
+        return self.built[name]
+
+    def require_engine(self) -> Engine:
+        if self.engine is None:
+            raise RuntimeError("this variant needs an engine")
+        return self.engine
+
+    def scratch(self, name: str) -> Path:
+        """A directory under the run's scratch directory (created, removed with the run)."""
+        path = self.workdir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+class EventLog:
+    """The engine's container events for this run, collected by a background thread.
+
+    Each event keeps the engine's own ``timeNano``: intervals between engine events are
+    differences of engine timestamps only, never mixed with the host clock (DESIGN 4).
+    """
+
+    def __init__(self, engine: Engine, run_id: str) -> None:
+        self._times: dict[str, dict[str, int]] = defaultdict(dict)
+        self._cond = threading.Condition()
+        self._stream: Any = engine.api.events(
+            decode=True, filters={"type": "container", "label": f"{LABEL_RUN}={run_id}"}
+        )
+        self._thread = threading.Thread(target=self._pump, name="crossdock-events", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        try:
+            for event in self._stream:
+                cid = event.get("id") or event.get("Actor", {}).get("ID")
+                action = str(event.get("Action") or event.get("status") or "")
+                if cid and "timeNano" in event:
+                    with self._cond:
+                        self._times[cid].setdefault(action, int(event["timeNano"]))
+                        self._cond.notify_all()
+        except Exception:  # noqa: BLE001, S110 - the stream ends when closed; nothing to report
+            pass
+
+    def wait_for(self, container_id: str, action: str, timeout: float = 5.0) -> dict[str, int]:
+        """The engine timestamps (ns) seen for *container_id* once *action* arrived, or what
+        was seen when *timeout* ran out."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while action not in self._times.get(container_id, {}):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            return dict(self._times.pop(container_id, {}))
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        except Exception:  # noqa: BLE001, S110 - closing a dead stream is fine
+            pass

@@ -1,0 +1,368 @@
+"""The driver: runs scenarios on each engine beside the native baselines and stores results.
+
+The top flow of :func:`run` is: resolve the scenarios, connect to every engine, then for
+each engine open a run (results file written at once, status ``partial``), execute each
+scenario inside one failure boundary, rewrite the file after every scenario, and clean
+up everything labelled with the run id on success, failure and interruption.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from bench import __version__, engine, host, platform, results, workloads
+from bench.context import EventLog, RunContext
+from bench.engine import Engine
+from bench.errors import EngineLostError, NoEngineError
+from bench.metrics import metric
+from bench.scenarios import Scenario, Variant, resolve
+
+
+class Progress(Protocol):
+    """How the driver reports progress; the CLI draws it, tests may ignore it."""
+
+    def begin(self, label: str, total: int) -> None: ...
+
+    def step(self, description: str) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+class _Silent:
+    def begin(self, label: str, total: int) -> None: ...
+
+    def step(self, description: str) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunFile:
+    """One engine's results: where they were written and the document itself."""
+
+    path: Path
+    document: results.RunDocument
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status == "failed" for r in self.document.results)
+
+
+def run(
+    *,
+    scenarios: Sequence[str] = (),
+    suite: str | None = None,
+    repeat: int | None = None,
+    warmup: int | None = None,
+    out: Path = Path("results"),
+    contexts: Sequence[str] = (),
+    allow_no_engine: bool = False,
+    argv: Sequence[str] = (),
+    progress: Progress | None = None,
+    on_file: Callable[[Path], None] | None = None,
+) -> list[RunFile]:
+    """Run *scenarios* (names or paths; else *suite*'s) on each engine of *contexts* (else
+    the current one) and return one :class:`RunFile` per engine.
+
+    Raises :class:`NoEngineError` when an engine does not answer and *allow_no_engine* is
+    false (nothing is written then), :class:`EngineLostError` when an engine stops answering
+    mid-run (the file keeps what was measured), and ``KeyboardInterrupt`` after writing a
+    partial file and cleaning up. *on_file* is told each results path as soon as it exists.
+    """
+    plan = resolve(scenarios, suite=suite, repeat=repeat, warmup=warmup)
+    engines = _connect_all(contexts, allow_no_engine)
+    report = progress or _Silent()
+    files = []
+    for target, eng in engines:
+        files.append(_run_on(plan, eng, target, out, argv, report, on_file))
+    return files
+
+
+def _connect_all(
+    contexts: Sequence[str], allow_no_engine: bool
+) -> list[tuple[str | None, Engine | NoEngineError]]:
+    connected: list[tuple[str | None, Engine | NoEngineError]] = []
+    for name in contexts or [None]:
+        try:
+            connected.append((name, engine.connect(name)))
+        except NoEngineError as e:
+            if not allow_no_engine:
+                for _, eng in connected:
+                    if isinstance(eng, Engine):
+                        eng.close()
+                raise
+            connected.append((name, e))
+    return connected
+
+
+def _run_on(
+    plan: Sequence[Scenario],
+    eng: Engine | NoEngineError,
+    context: str | None,
+    out: Path,
+    argv: Sequence[str],
+    report: Progress,
+    on_file: Callable[[Path], None] | None,
+) -> RunFile:
+    run_id = new_run_id()
+    live = eng if isinstance(eng, Engine) else None
+    document = results.RunDocument(
+        run={
+            "id": run_id,
+            "started_at": _now(),
+            "finished_at": None,
+            "harness_version": __version__,
+            "argv": list(argv),
+            "status": "partial",
+            "context": context,
+            "suite_plan": [
+                {"scenario": s.name, "repetitions": s.repetitions, "warmups": s.warmups}
+                for s in plan
+            ],
+        },
+        host=host.facts(),
+        engine=engine_record(live),
+        platform=platform_record(eng).to_json(),
+    )
+    path = results.result_path(out, str(document.platform["id"]), run_id)
+    results.write_atomic(path, document)
+    if on_file:
+        on_file(path)
+    report.begin(
+        f"{document.platform['id']} · {run_id}",
+        sum((s.warmups + s.repetitions) * len(s.variants) for s in plan),
+    )
+    with _run_context(run_id, live) as ctx:
+        try:
+            for scenario in plan:
+                outcome = execute(scenario, ctx, report, no_engine=_no_engine_reason(eng))
+                document = replace(document, results=document.results + tuple(outcome))
+                results.write_atomic(path, document)
+        except BaseException:
+            document = replace(document, run={**document.run, "finished_at": _now()})
+            results.write_atomic(path, document)
+            raise
+    document = replace(document, run={**document.run, "finished_at": _now(), "status": "complete"})
+    results.write_atomic(path, document)
+    return RunFile(path, document)
+
+
+@contextmanager
+def _run_context(run_id: str, eng: Engine | None) -> Iterator[RunContext]:
+    """The run's context; on leaving (however) removes every object labelled with the
+    run id and the scratch directory."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"crossdock-{run_id}-"))
+    ctx = RunContext(run_id=run_id, engine=eng, labels=engine.labels(run_id), workdir=workdir)
+    try:
+        if eng is not None:
+            ctx.events = EventLog(eng, run_id)
+        yield ctx
+    finally:
+        if ctx.events is not None:
+            ctx.events.close()
+        if eng is not None:
+            try:
+                eng.cleanup(run_id)
+            finally:
+                eng.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- one scenario: the failure boundary ------------------------------------------------------
+
+
+@dataclass
+class _VariantState:
+    variant: Variant
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    status: str = "ok"
+    reason: str | None = None
+
+
+def execute(
+    scenario: Scenario, ctx: RunContext, report: Progress, *, no_engine: str | None = None
+) -> list[results.Result]:
+    """Run one scenario's variants interleaved (A B C A B C ...), warmups first.
+
+    Every failure becomes a ``failed`` status with its reason on the variant it hit; the
+    other variants go on. Only a lost engine or an interruption leaves this function.
+    """
+    workload = workloads.get(scenario.kind)
+    states = [_VariantState(v) for v in scenario.variants]
+    for state in states:
+        needs = workload.needs_engine(state.variant)
+        reason = no_engine if needs and no_engine else workload.skip_reason(ctx, state.variant)
+        if reason:
+            state.status, state.reason = "skipped", reason
+    engine_states = [s for s in states if s.status == "ok" and workload.needs_engine(s.variant)]
+    if engine_states:
+        try:
+            workload.prepare(ctx, scenario)
+        except Exception as e:  # noqa: BLE001 - the failure boundary (STYLE 7)
+            _check_engine(ctx)
+            for state in engine_states:
+                state.status, state.reason = "failed", f"preparing: {_describe(e)}"
+
+    rounds = [("warmup", i) for i in range(scenario.warmups)]
+    rounds += [("sample", i) for i in range(scenario.repetitions)]
+    for phase, index in rounds:
+        for state in states:
+            label = f"{scenario.name} [{state.variant.label(scenario.varying)}] {phase} {index + 1}"
+            if state.status == "ok":
+                _sample_once(workload, scenario, ctx, state, record=phase == "sample", index=index)
+            report.step(label)
+    return [_result(workload, scenario, ctx, s) for s in states]
+
+
+def _sample_once(
+    workload: workloads.Workload,
+    scenario: Scenario,
+    ctx: RunContext,
+    state: _VariantState,
+    *,
+    record: bool,
+    index: int,
+) -> None:
+    try:
+        values = workload.sample(ctx, scenario, state.variant)
+    except Exception as e:  # noqa: BLE001 - the failure boundary (STYLE 7)
+        _check_engine(ctx)
+        where = "sample" if record else "warmup"
+        state.status, state.reason = "failed", f"{where} {index + 1}: {_describe(e)}"
+        return
+    if record:
+        for name, value in values.items():
+            state.samples.setdefault(name, []).append(value)
+
+
+def _result(
+    workload: workloads.Workload, scenario: Scenario, ctx: RunContext, state: _VariantState
+) -> results.Result:
+    tool: dict[str, str] | None = None
+    extra: dict[str, Any] = {}
+    if state.status != "skipped":
+        try:
+            tool, extra = workload.describe(ctx, state.variant)
+        except Exception as e:  # noqa: BLE001 - describing must not lose the samples
+            extra = {"describe_error": _describe(e)}
+    extra |= {"repetitions": scenario.repetitions, "warmups": scenario.warmups}
+    metrics = tuple(
+        results.Metric(
+            name=name,
+            unit=metric(name).unit,
+            direction=metric(name).direction,
+            samples=tuple(values),
+        )
+        for name, values in state.samples.items()
+    )
+    return results.Result(
+        scenario=scenario.name,
+        kind=scenario.kind,
+        variant=state.variant.as_dict(),
+        status=state.status,  # type: ignore[arg-type]
+        reason=state.reason,
+        metrics=metrics,
+        tool=tool,
+        extra=extra,
+    )
+
+
+def _check_engine(ctx: RunContext) -> None:
+    if ctx.engine is not None and not ctx.engine.ping():
+        raise EngineLostError(
+            f"the engine at {ctx.engine.target.endpoint} stopped answering; the results "
+            "measured so far are kept. Restart the engine and run again."
+        )
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:500]
+
+
+def _no_engine_reason(eng: Engine | NoEngineError) -> str | None:
+    if isinstance(eng, NoEngineError):
+        return f"no engine: {str(eng).splitlines()[0]}"
+    return None
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC start time and random suffix."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def engine_record(eng: Engine | None) -> dict[str, Any]:
+    """The ``engine`` section: what is in effect, read from the engine at run time."""
+    info = eng.info if eng else {}
+    version = eng.version if eng else {}
+    return {
+        "server_version": info.get("ServerVersion"),
+        "api_version": version.get("ApiVersion"),
+        "operating_system": info.get("OperatingSystem"),
+        "kernel_version": info.get("KernelVersion"),
+        "os_type": info.get("OSType"),
+        "architecture": info.get("Architecture"),
+        "ncpu": info.get("NCPU"),
+        "mem_total": info.get("MemTotal"),
+        "storage_driver": info.get("Driver"),
+        "cgroup_driver": info.get("CgroupDriver"),
+        "cgroup_version": info.get("CgroupVersion"),
+        # not exposed by the engine API; the network workload probes it where it matters
+        "userland_proxy": None,
+        "context": eng.target.context if eng else None,
+        "endpoint": eng.target.endpoint if eng else None,
+        "cli_version": _cli_version(eng) if eng else None,
+        "raw_info": info,
+        "raw_version": version,
+    }
+
+
+def _cli_version(eng: Engine) -> str | None:
+    cli = eng.cli()
+    if cli is None:
+        return None
+    try:
+        out = subprocess.run(
+            [*cli, "version", "--format", "{{.Client.Version}}"],
+            capture_output=True, text=True, timeout=15, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def platform_record(eng: Engine | NoEngineError) -> platform.Platform:
+    """What platform this engine is, and how we know (DESIGN 3.3)."""
+    if isinstance(eng, NoEngineError):
+        return platform.Platform(
+            id="unknown",
+            family="unknown",
+            host_os=host.host_os(),
+            vm=None,
+            file_sharing=None,
+            detection=(f"no engine answered: {str(eng).splitlines()[0]}",),
+        )
+    return platform.detect(
+        info=eng.info,
+        version=eng.version,
+        host_os=host.host_os(),
+        wsl=host.in_wsl(),
+        context=eng.target.context,
+        endpoint=eng.target.endpoint,
+    )

@@ -1,0 +1,190 @@
+"""Engine access: which engine to talk to, a short probe, labels, and label-based cleanup.
+
+Target resolution follows the docker CLI: ``--context NAME``, else ``DOCKER_HOST``, else
+``DOCKER_CONTEXT``, else the current context of ``~/.docker/config.json``, else the
+platform default socket. Everything crossdock creates carries :data:`LABEL_MANAGED` and
+:data:`LABEL_RUN` so that :func:`Engine.cleanup` can find and remove it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+import docker.errors
+from docker.context import ContextAPI
+
+from bench.errors import BadInputError, NoEngineError
+
+LABEL_MANAGED = "io.crossdock.managed"
+LABEL_RUN = "io.crossdock.run"
+LABEL_PID = "io.crossdock.pid"
+
+PROBE_TIMEOUT_S = 5.0
+API_TIMEOUT_S = 300.0
+
+_WHAT_TO_DO = (
+    "Start an engine (Linux: `sudo systemctl start docker` or `sudo dockerd &`; macOS/Windows: "
+    "start Docker Desktop, or `colima start`, OrbStack, Rancher Desktop), or point crossdock "
+    "at one with --context NAME or DOCKER_HOST. To run only the native baselines and record "
+    "the skip, add --allow-no-engine."
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an engine is reached: a context name (or ``None``), its endpoint and TLS."""
+
+    context: str | None
+    endpoint: str
+    tls: Any = False
+    source: str = "default"
+
+    @property
+    def cli_args(self) -> list[str]:
+        """Arguments that make the docker CLI talk to this same engine."""
+        if self.context and self.source != "DOCKER_HOST":
+            return ["--context", self.context]
+        return ["--host", self.endpoint] if self.source == "DOCKER_HOST" else []
+
+
+def resolve_target(context: str | None = None) -> Target:
+    """The engine the user means (see module docstring). Unknown contexts are bad input."""
+    if context is None and os.environ.get("DOCKER_HOST"):
+        kwargs = docker.utils.kwargs_from_env()
+        return Target(None, os.environ["DOCKER_HOST"], kwargs.get("tls", False), "DOCKER_HOST")
+    name = context or os.environ.get("DOCKER_CONTEXT") or _current_context_name()
+    source = "--context" if context else "context"
+    if name in (None, "default"):
+        return Target("default", _default_endpoint(), False, source)
+    ctx = ContextAPI.get_context(name)
+    if ctx is None:
+        names = ", ".join(c.Name for c in ContextAPI.contexts())
+        raise BadInputError(f"unknown docker context {name!r} (valid: {names})")
+    return Target(name, str(ctx.Host), ctx.TLSConfig or False, source)
+
+
+def _current_context_name() -> str | None:
+    try:
+        return str(ContextAPI.get_current_context().Name)
+    except Exception:  # noqa: BLE001 - an unreadable CLI config means "no context set"
+        return None
+
+
+def _default_endpoint() -> str:
+    return "npipe:////./pipe/docker_engine" if os.name == "nt" else "unix:///var/run/docker.sock"
+
+
+@dataclass
+class Engine:
+    """A connected engine: the SDK client, where it is, and its info/version documents."""
+
+    client: docker.DockerClient
+    target: Target
+    info: dict[str, Any] = field(default_factory=dict)
+    version: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def api(self) -> Any:
+        """The low-level API client (``docker.APIClient``)."""
+        return self.client.api
+
+    def cli(self) -> list[str] | None:
+        """The docker CLI argv prefix for this engine, or ``None`` when no CLI is installed."""
+        exe = shutil.which("docker")
+        return [exe, *self.target.cli_args] if exe else None
+
+    def ping(self) -> bool:
+        """Whether the engine still answers (short timeout)."""
+        try:
+            return bool(self.api.ping())
+        except Exception:  # noqa: BLE001 - any failure means "not answering"
+            return False
+
+    def cleanup(self, run_id: str | None = None) -> dict[str, int]:
+        """Remove every crossdock container, network, volume and image (of *run_id* only,
+        when given). Returns how many of each were removed; errors on single objects are
+        tolerated so that one stuck object does not keep the rest."""
+        selector = f"{LABEL_RUN}={run_id}" if run_id else f"{LABEL_MANAGED}=true"
+        filters = {"label": selector}
+        removed = {"containers": 0, "networks": 0, "volumes": 0, "images": 0}
+        for c in self.client.containers.list(all=True, filters=filters, ignore_removed=True):
+            removed["containers"] += _quietly(lambda c=c: c.remove(force=True, v=True))
+        for n in self.client.networks.list(filters=filters):
+            removed["networks"] += _quietly(n.remove)
+        for v in self.client.volumes.list(filters=filters):
+            removed["volumes"] += _quietly(lambda v=v: v.remove(force=True))
+        for i in self.client.images.list(filters=filters):
+            removed["images"] += _quietly(
+                lambda i=i: self.client.images.remove(i.id, force=True, noprune=False)
+            )
+        return removed
+
+    def leftovers(self, run_id: str | None = None) -> dict[str, list[str]]:
+        """Names/ids of the labelled objects still present (what :meth:`cleanup` would remove)."""
+        selector = f"{LABEL_RUN}={run_id}" if run_id else f"{LABEL_MANAGED}=true"
+        filters = {"label": selector}
+        return {
+            "containers": [c.name for c in self.client.containers.list(all=True, filters=filters)],
+            "networks": [n.name for n in self.client.networks.list(filters=filters)],
+            "volumes": [v.name for v in self.client.volumes.list(filters=filters)],
+            "images": [i.short_id for i in self.client.images.list(filters=filters)],
+        }
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def labels(run_id: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The labels every object of run *run_id* carries."""
+    return {LABEL_MANAGED: "true", LABEL_RUN: run_id, LABEL_PID: str(os.getpid()), **(extra or {})}
+
+
+def connect(context: str | None = None) -> Engine:
+    """Connect to the engine the user means, probing it with a short timeout first.
+
+    Raises :class:`NoEngineError` saying where nothing answered and what to do.
+    """
+    target = resolve_target(context)
+    use_ssh = target.endpoint.startswith("ssh://")
+    try:
+        probe = docker.DockerClient(
+            base_url=target.endpoint, tls=target.tls, timeout=int(PROBE_TIMEOUT_S),
+            use_ssh_client=use_ssh,
+        )
+        api_version = probe.api.api_version
+        probe.close()
+        client = docker.DockerClient(
+            base_url=target.endpoint, tls=target.tls, timeout=int(API_TIMEOUT_S),
+            version=api_version, use_ssh_client=use_ssh,
+        )
+        info = client.api.info()
+        version = client.api.version()
+    except docker.errors.DockerException as e:
+        raise NoEngineError(
+            f"No Docker engine answered at {target.endpoint}"
+            f"{f' (context {target.context!r})' if target.context else ''}: {_short(e)}.\n"
+            f"{_WHAT_TO_DO}"
+        ) from None
+    except Exception as e:  # noqa: BLE001 - transport errors of every kind mean "no engine"
+        raise NoEngineError(f"No Docker engine answered at {target.endpoint}: {_short(e)}.\n{_WHAT_TO_DO}") from None
+    return Engine(client=client, target=target, info=info, version=version)
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else type(error).__name__
+
+
+def _quietly(action: Any) -> int:
+    try:
+        action()
+    except docker.errors.NotFound:
+        return 0
+    except docker.errors.APIError:
+        return 0
+    return 1

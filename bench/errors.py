@@ -1,0 +1,38 @@
+"""Typed errors of the core API, each carrying the exit code the CLI maps it to.
+
+The core raises; only :mod:`bench.cli` prints and exits (DESIGN 3.1 exit codes).
+"""
+
+from __future__ import annotations
+
+
+class CrossdockError(Exception):
+    """Base class: every error the CLI reports as a message rather than a traceback."""
+
+    exit_code = 1
+
+
+class BadInputError(CrossdockError):
+    """Invalid usage, scenario file or results file (exit 2)."""
+
+    exit_code = 2
+
+
+class ScenarioError(BadInputError):
+    """A scenario file that cannot be read or does not follow the schema."""
+
+
+class ResultsError(BadInputError):
+    """A results file that is unreadable, of another schema version or not crossdock's."""
+
+
+class NoEngineError(CrossdockError):
+    """No Docker engine answered (exit 3)."""
+
+    exit_code = 3
+
+
+class EngineLostError(CrossdockError):
+    """The engine stopped answering in the middle of a run (exit 3)."""
+
+    exit_code = 3

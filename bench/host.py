@@ -1,0 +1,119 @@
+"""Facts about the host the harness runs on (DESIGN 3.2 ``host`` section)."""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform as pyplatform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def host_os() -> str:
+    """``linux``, ``darwin`` or ``windows`` (the OS the harness and the docker CLI run on)."""
+    return sys.platform if sys.platform in ("linux", "darwin") else "windows"
+
+
+def in_wsl() -> bool:
+    """Whether the harness runs inside a WSL distro (the kernel says "microsoft")."""
+    try:
+        return "microsoft" in Path("/proc/version").read_text(encoding="utf-8").lower()
+    except OSError:
+        return False
+
+
+def facts() -> dict[str, Any]:
+    """The host record stored in every results file."""
+    return {
+        "os": host_os(),
+        "os_version": _os_version(),
+        "kernel": pyplatform.release(),
+        "arch": pyplatform.machine(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "memory_bytes": _memory_bytes(),
+        # a hash, not the name: results files are shared publicly
+        "hostname_hash": hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12],
+        "python": pyplatform.python_version(),
+        "wsl": in_wsl(),
+        "cpu_governor": _cpu_governor(),
+    }
+
+
+def _os_version() -> str:
+    if host_os() == "linux":
+        try:
+            for line in Path("/etc/os-release").read_text(encoding="utf-8").splitlines():
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+        except OSError:
+            pass
+    if host_os() == "darwin":
+        return f"macOS {pyplatform.mac_ver()[0]}"
+    return pyplatform.platform(terse=True)
+
+
+def _cpu_model() -> str | None:
+    if host_os() == "linux":
+        try:
+            for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            return None
+    if host_os() == "darwin":
+        return _command(["sysctl", "-n", "machdep.cpu.brand_string"])
+    return pyplatform.processor() or None
+
+
+def _memory_bytes() -> int | None:
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    if host_os() == "darwin":
+        value = _command(["sysctl", "-n", "hw.memsize"])
+        return int(value) if value and value.isdigit() else None
+    if host_os() == "windows":
+        return _windows_memory()
+    return None
+
+
+def _windows_memory() -> int | None:
+    class MemoryStatus(ctypes.Structure):
+        _fields_ = [  # noqa: RUF012 - ctypes wants a plain list
+            ("length", ctypes.c_ulong),
+            ("load", ctypes.c_ulong),
+            ("total_phys", ctypes.c_ulonglong),
+            ("avail_phys", ctypes.c_ulonglong),
+            ("total_page", ctypes.c_ulonglong),
+            ("avail_page", ctypes.c_ulonglong),
+            ("total_virtual", ctypes.c_ulonglong),
+            ("avail_virtual", ctypes.c_ulonglong),
+            ("avail_extended", ctypes.c_ulonglong),
+        ]
+
+    status = MemoryStatus()
+    status.length = ctypes.sizeof(MemoryStatus)
+    kernel32 = getattr(ctypes, "windll", None)
+    if kernel32 is None or not kernel32.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+        return None
+    return int(status.total_phys)
+
+
+def _cpu_governor() -> str | None:
+    path = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+
+
+def _command(argv: list[str]) -> str | None:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None

@@ -1,0 +1,338 @@
+"""Scenario files: loading, validation and suites.
+
+A scenario file is TOML with this schema (documented for users in ``scenarios/README.md``)::
+
+    kind = "startup"            # required: a workload kind (bench.workloads.REGISTRY)
+    name = "startup"            # optional: defaults to the file name without .toml
+    description = "..."         # optional
+    repetitions = 30            # samples per variant (>= 1)
+    warmups = 3                 # unrecorded-in-samples runs per variant before sampling (>= 0)
+    timeout = 60.0              # seconds one repetition may take before it is killed
+
+    [params]                    # parameters shared by every variant
+    image = "busybox"
+
+    [matrix]                    # variants: the product of these lists ...
+    network = ["none", "bridge"]
+    exclude = [{network = "none", publish = true}]   # ... minus these (partial matches)
+    include = [{runtime = "native"}]                 # ... plus these extra variants
+
+Every variant holds every parameter of its kind (defaults filled in), so a stored result
+says exactly what ran. Suites (``scenarios/suites.toml``) name scenario sets and cap the
+repetitions and warmups.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import tomli
+
+from bench import workloads
+from bench.errors import ScenarioError
+
+Scalar = str | int | float | bool
+
+#: The directory of the shipped scenarios (a source checkout's ``scenarios/``).
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+SUITES = ("quick", "default", "full")
+
+_TOP_KEYS = ("kind", "name", "description", "repetitions", "warmups", "timeout", "params", "matrix")
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One point of a scenario's matrix: every parameter of the kind with its value."""
+
+    params: tuple[tuple[str, Scalar], ...]
+
+    def as_dict(self) -> dict[str, Scalar]:
+        return dict(self.params)
+
+    def __getitem__(self, key: str) -> Scalar:
+        return self.as_dict()[key]
+
+    def label(self, keys: Iterable[str] | None = None) -> str:
+        """``key=value`` pairs for humans, limited to *keys* when given."""
+        shown = set(keys) if keys is not None else None
+        return ", ".join(
+            f"{k}={str(v).lower() if isinstance(v, bool) else v}"
+            for k, v in self.params
+            if shown is None or k in shown
+        )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: what to run, in which variants, how many times."""
+
+    name: str
+    kind: str
+    description: str
+    variants: tuple[Variant, ...]
+    repetitions: int
+    warmups: int
+    timeout: float
+    path: Path | None = None
+
+    @property
+    def varying(self) -> tuple[str, ...]:
+        """The parameters whose value differs between variants (what a label should show)."""
+        keys = [k for k, _ in self.variants[0].params] if self.variants else []
+        return tuple(k for k in keys if len({v[k] for v in self.variants}) > 1)
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named set of scenarios with caps on their repetitions and warmups."""
+
+    name: str
+    description: str
+    scenarios: tuple[str, ...]
+    max_repetitions: int | None = None
+    max_warmups: int | None = None
+
+
+def load(path: Path) -> Scenario:
+    """Read and validate one scenario file; raises :class:`ScenarioError` naming the file,
+    the line/column (TOML syntax) or key path (schema), and the valid choices."""
+    data = _read_toml(path)
+    return parse(data, name=path.stem, source=str(path), path=path)
+
+
+def parse(
+    data: Mapping[str, Any], *, name: str, source: str, path: Path | None = None
+) -> Scenario:
+    """Validate decoded TOML *data* as a scenario (see module docstring for the schema)."""
+
+    def fail(key: str, message: str) -> ScenarioError:
+        return ScenarioError(f"{source}: {key}: {message}")
+
+    _check_keys(data, _TOP_KEYS, "", fail)
+    kind = data.get("kind")
+    if not isinstance(kind, str):
+        raise fail("kind", f"required, one of: {', '.join(sorted(workloads.registry()))}")
+    try:
+        workload = workloads.get(kind)
+    except KeyError as e:
+        raise fail("kind", str(e.args[0])) from None
+    name = data.get("name", name)
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise fail("name", f"{name!r} must be lower-case letters, digits, '.', '_' or '-'")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise fail("description", "must be a string")
+    repetitions = _int(data, "repetitions", 10, 1, fail)
+    warmups = _int(data, "warmups", 1, 0, fail)
+    timeout = data.get("timeout", 120.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise fail("timeout", f"must be a positive number of seconds, not {timeout!r}")
+
+    params = data.get("params", {})
+    if not isinstance(params, dict):
+        raise fail("params", "must be a table")
+    _check_params(params, workload.params, "params", fail)
+    variants = _expand(data.get("matrix", {}), params, workload, fail)
+    return Scenario(
+        name=name,
+        kind=kind,
+        description=description,
+        variants=variants,
+        repetitions=repetitions,
+        warmups=warmups,
+        timeout=float(timeout),
+        path=path,
+    )
+
+
+def _expand(
+    matrix: Any,
+    fixed: Mapping[str, Scalar],
+    workload: workloads.Workload,
+    fail: Any,
+) -> tuple[Variant, ...]:
+    if not isinstance(matrix, dict):
+        raise fail("matrix", "must be a table")
+    axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
+    for key, values in axes.items():
+        if not isinstance(values, list) or not values:
+            raise fail(f"matrix.{key}", "must be a non-empty list of values")
+        if key in fixed:
+            raise fail(f"matrix.{key}", "is also set in [params]; set it in one place")
+        _check_params({key: v for v in values}, workload.params, "matrix", fail, each=values)
+    exclude = _table_list(matrix, "exclude", workload, fail)
+    include = _table_list(matrix, "include", workload, fail)
+
+    defaults = {k: spec.default for k, spec in workload.params.items()}
+    combos: list[dict[str, Scalar]] = [
+        dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())
+    ]
+    combos = [c for c in combos if not any(_matches(c, e) for e in exclude)]
+    combos += include
+    variants: list[Variant] = []
+    for i, combo in enumerate(combos):
+        full = {**defaults, **fixed, **combo}
+        problem = workload.check_variant(full)
+        if problem:
+            where = f"matrix.include[{i - len(combos) + len(include)}]" if combo in include else "matrix"
+            raise fail(where, f"variant ({_label(combo)}): {problem}; exclude it or change it")
+        variant = Variant(tuple((k, full[k]) for k in workload.params))
+        if variant not in variants:
+            variants.append(variant)
+    if not variants:
+        raise fail("matrix", "every variant is excluded; nothing to run")
+    return tuple(variants)
+
+
+def _table_list(
+    matrix: Mapping[str, Any], key: str, workload: workloads.Workload, fail: Any
+) -> list[dict[str, Scalar]]:
+    entries = matrix.get(key, [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise fail(f"matrix.{key}", "must be a list of tables, e.g. [{network = \"none\"}]")
+    for i, entry in enumerate(entries):
+        _check_params(entry, workload.params, f"matrix.{key}[{i}]", fail)
+    return [dict(e) for e in entries]
+
+
+def _check_params(
+    params: Mapping[str, Any],
+    specs: Mapping[str, workloads.ParamSpec],
+    where: str,
+    fail: Any,
+    each: Sequence[Any] | None = None,
+) -> None:
+    _check_keys(params, tuple(specs), where, fail)
+    for key in params:
+        for value in each if each is not None else [params[key]]:
+            problem = specs[key].check(key, value)
+            if problem:
+                raise fail(f"{where}.{key}" if where != "matrix" else f"matrix.{key}", problem)
+
+
+def _check_keys(data: Mapping[str, Any], valid: Sequence[str], where: str, fail: Any) -> None:
+    for key in data:
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise fail(
+                f"{where}.{key}" if where else key,
+                f"unknown key ({hint}valid: {', '.join(valid)})",
+            )
+
+
+def _int(data: Mapping[str, Any], key: str, default: int, minimum: int, fail: Any) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise fail(key, f"must be a whole number >= {minimum}, not {value!r}")
+    return value
+
+
+def _matches(combo: Mapping[str, Scalar], pattern: Mapping[str, Scalar]) -> bool:
+    return all(k in combo and combo[k] == v and type(combo[k]) is type(v) for k, v in pattern.items())
+
+
+def _label(combo: Mapping[str, Scalar]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in combo.items())
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomli.load(f)
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file") from None
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read ({e.strerror})") from None
+    except tomli.TOMLDecodeError as e:
+        # tomli's message ends with "(at line L, column C)"
+        raise ScenarioError(f"{path}: invalid TOML: {e}") from None
+
+
+# --- suites and lookup -------------------------------------------------------------------
+
+
+def load_suites(directory: Path = SCENARIO_DIR) -> dict[str, Suite]:
+    """The suites defined in ``<directory>/suites.toml``."""
+    path = directory / "suites.toml"
+    data = _read_toml(path)
+    suites: dict[str, Suite] = {}
+    for name, table in data.items():
+
+        def fail(key: str, message: str, _name: str = name) -> ScenarioError:
+            return ScenarioError(f"{path}: {_name}.{key}: {message}")
+
+        if not isinstance(table, dict):
+            raise fail("", "must be a table")
+        _check_keys(table, ("description", "scenarios", "max_repetitions", "max_warmups"), name, fail)
+        names = table.get("scenarios")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise fail("scenarios", "must be a list of scenario names")
+        suites[name] = Suite(
+            name=name,
+            description=str(table.get("description", "")),
+            scenarios=tuple(names),
+            max_repetitions=table.get("max_repetitions"),
+            max_warmups=table.get("max_warmups"),
+        )
+    return suites
+
+
+def available(directory: Path = SCENARIO_DIR) -> dict[str, Path]:
+    """Shipped scenario names -> files."""
+    return {p.stem: p for p in sorted(directory.glob("*.toml")) if p.name != "suites.toml"}
+
+
+def resolve(
+    names: Sequence[str],
+    *,
+    suite: str | None = None,
+    repeat: int | None = None,
+    warmup: int | None = None,
+    directory: Path = SCENARIO_DIR,
+) -> list[Scenario]:
+    """The scenarios to run: *names* (shipped names or file paths), else *suite*'s
+    (``default`` when neither is given), with the suite's caps and then *repeat* /
+    *warmup* applied."""
+    suites = load_suites(directory)
+    chosen = suites.get(suite or "default")
+    if chosen is None:
+        raise ScenarioError(f"unknown suite {suite!r} (valid: {', '.join(suites)})")
+    shipped = available(directory)
+    scenarios = [_find(n, shipped) for n in (names or chosen.scenarios)]
+    if names and suite is None:
+        chosen = replace(chosen, max_repetitions=None, max_warmups=None)
+    return [_apply_counts(s, chosen, repeat, warmup) for s in scenarios]
+
+
+def _find(name: str, shipped: Mapping[str, Path]) -> Scenario:
+    if name in shipped:
+        return load(shipped[name])
+    path = Path(name)
+    if path.suffix == ".toml" or path.exists():
+        return load(path)
+    close = difflib.get_close_matches(name, shipped, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise ScenarioError(
+        f"unknown scenario {name!r} ({hint}valid: {', '.join(shipped)}, or a path to a .toml file)"
+    )
+
+
+def _apply_counts(
+    scenario: Scenario, suite: Suite, repeat: int | None, warmup: int | None
+) -> Scenario:
+    reps = min(scenario.repetitions, suite.max_repetitions or sys.maxsize)
+    warm = min(scenario.warmups, suite.max_warmups if suite.max_warmups is not None else sys.maxsize)
+    return replace(
+        scenario,
+        repetitions=repeat if repeat is not None else reps,
+        warmups=warmup if warmup is not None else warm,
+    )

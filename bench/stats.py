@@ -1,0 +1,308 @@
+"""Statistics of raw samples: summaries, ratios between sample sets, and their tests.
+
+The headline is the median with a distribution-free confidence interval; the mean is
+never shown alone (DESIGN 4). Comparisons between two sample sets use methods that need
+no normality, because startup and I/O timings are skewed and heavy-tailed:
+
+- :func:`median_ci` -- order-statistic interval of one median (Conover 1999, §3.2);
+- :func:`ratio_of_medians` -- percentile-bootstrap interval of a ratio of medians
+  (Efron & Tibshirani 1993, §13.3);
+- :func:`mann_whitney_p` -- two-sided Mann-Whitney U test (Mann & Whitney 1947);
+- :func:`check_sample_size` -- how many samples the order-statistic intervals of two
+  medians need before they could separate.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats as sps
+
+#: Coefficient of variation above which a metric gets a warning.
+CV_WARN = 0.10
+
+#: Significance level below which a difference is called significant.
+ALPHA = 0.05
+
+#: p-value thresholds and their marks, strictest first (the usual star convention).
+SIGNIFICANCE_MARKS: tuple[tuple[float, str], ...] = ((0.001, "***"), (0.01, "**"), (ALPHA, "*"))
+
+#: Bootstrap resamples used by :func:`ratio_of_medians` unless told otherwise.
+RESAMPLES = 2000
+
+_TIMES = "\N{MULTIPLICATION SIGN}"
+_DASH = "\N{EN DASH}"
+
+#: Largest per-set sample count :func:`check_sample_size` looks for.
+SAMPLE_SIZE_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Location and spread of one metric's samples.
+
+    ``ci_low``/``ci_high`` bound the median at ``confidence``; they are ``None`` when *n* is
+    too small for a distribution-free interval at that level (n < 6 for 95 %).
+    """
+
+    n: int
+    median: float
+    ci_low: float | None
+    ci_high: float | None
+    q1: float
+    q3: float
+    minimum: float
+    maximum: float
+    cv: float | None
+    confidence: float = 0.95
+
+    @property
+    def iqr(self) -> float:
+        return self.q3 - self.q1
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """``median(b) / median(a)`` with its bootstrap interval at ``confidence``.
+
+    ``ci`` is ``None`` when a set has a single sample (nothing to resample).
+    """
+
+    value: float
+    ci: tuple[float, float] | None
+    confidence: float
+
+    @property
+    def effect(self) -> float:
+        """Size of the effect regardless of its direction: ``|ln(value)|``."""
+        return abs(math.log(self.value))
+
+
+@dataclass(frozen=True)
+class SampleSizeCheck:
+    """Whether two sample sets are large enough to tell their medians apart.
+
+    ``needed`` is the smallest per-set sample count at which the medians' intervals are
+    projected to separate (see :func:`check_sample_size`), or ``None`` when they would not
+    separate even at :data:`SAMPLE_SIZE_LIMIT` samples (the medians coincide or nearly).
+    ``have`` is the smaller of the two sets' sizes.
+    """
+
+    needed: int | None
+    have: int
+
+    @property
+    def too_few(self) -> bool:
+        """More samples would be needed before a difference of this size could show."""
+        return self.needed is not None and self.have < self.needed
+
+    @property
+    def advice(self) -> str:
+        """What to do about the sample size; empty when it is enough."""
+        if not self.too_few:
+            return ""
+        return f"too few samples to tell: need {self.needed} per side, have {self.have}"
+
+
+def format_ratio(ratio: Ratio | None, *, interval: bool = True) -> str:
+    """A ratio with its interval, ``1.23x [1.10-1.40]`` written with a multiplication sign
+    and an en dash (without the interval when *interval* is false or there is none); an
+    en dash alone when there is no ratio."""
+    if ratio is None:
+        return _DASH
+    text = f"{ratio.value:.3g}{_TIMES}"
+    if ratio.ci is None or not interval:
+        return text
+    return f"{text} [{ratio.ci[0]:.3g}{_DASH}{ratio.ci[1]:.3g}]"
+
+
+def _lower_ranks(n: npt.NDArray[np.int64], confidence: float) -> npt.NDArray[np.int64]:
+    """For each sample count in *n*, the 1-based lower rank ``l`` of the median's interval.
+
+    ``l`` is the largest rank with ``P(B <= l - 1) <= (1 - confidence) / 2`` for
+    ``B ~ Binomial(n, 1/2)``; 0 where no rank qualifies (no interval exists).
+    """
+    half_alpha = (1.0 - confidence) / 2.0
+    # ppf: the smallest k with P(B <= k) >= half_alpha, so l - 1 is k, or k - 1 when
+    # P(B <= k) overshoots half_alpha.
+    k = np.asarray(sps.binom.ppf(half_alpha, n, 0.5), dtype=np.int64)
+    return k + np.asarray(sps.binom.cdf(k, n, 0.5) <= half_alpha, dtype=np.int64)
+
+
+@functools.cache
+def _rank_table(
+    confidence: float, limit: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Sample counts from the first with an interval up to *limit*, and their lower ranks."""
+    n = np.arange(min_samples_for_ci(confidence), limit + 1, dtype=np.int64)
+    return n, _lower_ranks(n, confidence)
+
+
+def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int] | None:
+    """1-based ranks ``(l, n + 1 - l)`` of the order statistics bounding the median.
+
+    Method: the number of samples below the true median is Binomial(n, 1/2), so the
+    interval between order statistics ``x(l)`` and ``x(n+1-l)`` covers the median with
+    probability ``1 - 2 * P(B <= l - 1)``; the largest ``l`` keeping coverage at or above
+    *confidence* is chosen (Conover, *Practical Nonparametric Statistics*, 3rd ed., §3.2).
+    ``None`` when even ``(min, max)`` has lower coverage (n < 6 at 95 %).
+    """
+    if n < 1:
+        return None
+    low = int(_lower_ranks(np.array([n], dtype=np.int64), confidence)[0])
+    return (low, n + 1 - low) if low >= 1 else None
+
+
+def min_samples_for_ci(confidence: float = 0.95) -> int:
+    """The smallest sample count for which :func:`median_ci` gives an interval."""
+    n = 1
+    while median_ci_ranks(n, confidence) is None:
+        n += 1
+    return n
+
+
+def median_ci(samples: Sequence[float], confidence: float = 0.95) -> tuple[float, float] | None:
+    """Distribution-free confidence interval for the median from order statistics.
+
+    The interval is ``(x(l), x(n+1-l))`` with the ranks of :func:`median_ci_ranks`
+    (Conover, *Practical Nonparametric Statistics*, 3rd ed., §3.2). Returns ``None`` when
+    even ``(min, max)`` has lower coverage than *confidence*.
+    """
+    xs = sorted(samples)
+    ranks = median_ci_ranks(len(xs), confidence)
+    if ranks is None:
+        return None
+    return xs[ranks[0] - 1], xs[ranks[1] - 1]
+
+
+def summarize(samples: Sequence[float], confidence: float = 0.95) -> Summary:
+    """Median with its interval, quartiles, extremes and CV of *samples* (at least one)."""
+    if not samples:
+        raise ValueError("summarize needs at least one sample")
+    xs = sorted(samples)
+    ci = median_ci(xs, confidence)
+    q1, _, q3 = statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1 else (xs[0],) * 3
+    mean = statistics.fmean(xs)
+    cv = statistics.stdev(xs) / mean if len(xs) > 1 and mean != 0 else None
+    return Summary(
+        n=len(xs),
+        median=statistics.median(xs),
+        ci_low=ci[0] if ci else None,
+        ci_high=ci[1] if ci else None,
+        q1=q1,
+        q3=q3,
+        minimum=xs[0],
+        maximum=xs[-1],
+        cv=cv if cv is None or math.isfinite(cv) else None,
+        confidence=confidence,
+    )
+
+
+def _median_ratio(
+    a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], axis: int = -1
+) -> npt.NDArray[np.float64]:
+    return np.asarray(np.median(b, axis=axis) / np.median(a, axis=axis), dtype=np.float64)
+
+
+def ratio_of_medians(
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    confidence: float = 0.95,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> Ratio | None:
+    """``median(b) / median(a)`` with a percentile-bootstrap confidence interval.
+
+    Method: each set is resampled with replacement independently of the other (the sets
+    are unpaired and may differ in size), the ratio of the resampled medians is computed
+    *resamples* times, and the interval is the ``(1 - confidence) / 2`` and
+    ``(1 + confidence) / 2`` percentiles of those ratios (Efron & Tibshirani, *An
+    Introduction to the Bootstrap*, 1993, §13.3; ``scipy.stats.bootstrap`` with
+    ``method="percentile"``). The resampling draws from ``numpy.random.default_rng(seed)``,
+    so the same inputs always give the same interval.
+
+    Returns ``None`` when a set is empty or holds a value that is not positive: a ratio of
+    medians is a speed-up only for positive quantities (times, rates, sizes).
+    """
+    xa = np.asarray(a, dtype=np.float64)
+    xb = np.asarray(b, dtype=np.float64)
+    if xa.size == 0 or xb.size == 0 or (xa <= 0).any() or (xb <= 0).any():
+        return None
+    value = float(_median_ratio(xa, xb))
+    if xa.size < 2 or xb.size < 2:
+        return Ratio(value=value, ci=None, confidence=confidence)
+    result = sps.bootstrap(
+        (xa, xb),
+        _median_ratio,
+        paired=False,
+        vectorized=True,
+        n_resamples=resamples,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    interval = result.confidence_interval
+    return Ratio(value=value, ci=(float(interval.low), float(interval.high)), confidence=confidence)
+
+
+def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p-value of the Mann-Whitney U test that *a* and *b* share a distribution.
+
+    Rank-based, so suited to skewed, heavy-tailed samples of unequal size (Mann & Whitney,
+    *Ann. Math. Statist.* 18, 1947). ``scipy.stats.mannwhitneyu`` with ``method="auto"``:
+    the exact null distribution when a set has at most 8 samples and there are no ties,
+    else the normal approximation with tie and continuity correction. Sets with no
+    variation at all (every value tied) give 1.0. Raises ValueError for an empty set.
+    """
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("the Mann-Whitney test needs at least one sample in each set")
+    p = float(sps.mannwhitneyu(a, b, alternative="two-sided", method="auto").pvalue)
+    return p if math.isfinite(p) else 1.0
+
+
+def significance_mark(p: float) -> str:
+    """``***``, ``**``, ``*`` for p below 0.001, 0.01, :data:`ALPHA`; else an empty string."""
+    return next((mark for limit, mark in SIGNIFICANCE_MARKS if p < limit), "")
+
+
+def check_sample_size(
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    confidence: float = 0.95,
+    limit: int = SAMPLE_SIZE_LIMIT,
+) -> SampleSizeCheck:
+    """How many samples per set are needed before the two medians could be told apart.
+
+    Rule: take each set's observed distribution as its population. With ``n`` samples
+    the median's interval runs between the order statistics of ranks ``l`` and
+    ``n + 1 - l`` (:func:`median_ci_ranks`), whose expected values are close to the
+    population quantiles at ``l / (n + 1)`` and ``(n + 1 - l) / (n + 1)`` (David &
+    Nagaraja, *Order Statistics*, 3rd ed., 2003: ``E[X(r)] ~ F^-1(r / (n + 1))``); these
+    are read off the observed samples with the same plotting positions
+    (``numpy.quantile(method="weibull")``).
+    ``needed`` is the smallest ``n`` at which the projected interval of the lower median
+    ends below the start of the other's. It is never below :func:`min_samples_for_ci`,
+    because without an interval nothing can be told; it is ``None`` when no ``n`` up to
+    *limit* separates them (equal medians or a difference far inside the spread).
+    """
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("a sample-size check needs at least one sample in each set")
+    have = min(len(a), len(b))
+    lower, upper = sorted(
+        (np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)),
+        key=lambda xs: float(np.median(xs)),
+    )
+    n, low_rank = _rank_table(confidence, limit)
+    top_of_lower = np.quantile(lower, (n + 1 - low_rank) / (n + 1), method="weibull")
+    bottom_of_upper = np.quantile(upper, low_rank / (n + 1), method="weibull")
+    separated = np.flatnonzero(top_of_lower < bottom_of_upper)
+    needed = int(n[separated[0]]) if separated.size else None
+    return SampleSizeCheck(needed=needed, have=have)

@@ -1,0 +1,269 @@
+"""Container startup: how long a container takes from create to gone, phase by phase.
+
+Per repetition, through the low-level API only (no helper that pulls or streams logs):
+``create``, ``start``, ``run_to_exit`` (wait), ``remove`` and ``end_to_end``, each a host
+interval of :func:`time.perf_counter_ns`; the engine's own event timestamps give the
+engine-side intervals; the whole ``docker run --rm`` CLI process is a separate metric,
+the figure users feel. ``concurrency > 1`` starts N containers at once and reports
+containers per second. ``runtime = "native"`` spawns the same command on the host: the
+baseline every container figure can be divided by.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import docker.errors
+import requests.exceptions
+
+from bench.context import RunContext
+from bench.scenarios import Scalar, Scenario, Variant
+from bench.workloads import ParamSpec, SampleError
+
+#: the container port published by ``publish = true`` (bound to 127.0.0.1 only)
+PUBLISHED_PORT = 8080
+COMMAND = ["true"]
+_NS = 1e-9
+
+
+class StartupWorkload:
+    """The ``startup`` kind (see module docstring)."""
+
+    kind = "startup"
+    params: Mapping[str, ParamSpec] = {
+        "runtime": ParamSpec(str, "container", ("container", "native"), help="native = host baseline"),
+        "image": ParamSpec(str, "busybox", ("busybox", "tools"), help="small or larger image"),
+        "network": ParamSpec(str, "none", ("none", "bridge")),
+        "publish": ParamSpec(bool, False, help="publish a port on 127.0.0.1 (needs bridge)"),
+        "mount": ParamSpec(str, "none", ("none", "bind")),
+        "concurrency": ParamSpec(int, 1, minimum=1, maximum=64, help="containers started at once"),
+        "cli": ParamSpec(bool, True, help="also time `docker run --rm` as a whole process"),
+    }
+    metrics = (
+        "create",
+        "start",
+        "run_to_exit",
+        "remove",
+        "end_to_end",
+        "engine_create_to_start",
+        "engine_start_to_die",
+        "engine_die_to_destroy",
+        "cli_run_rm",
+        "throughput",
+        "batch",
+    )
+
+    def check_variant(self, variant: Mapping[str, Scalar]) -> str | None:
+        if variant["publish"] and variant["network"] == "none":
+            return "publish = true needs network = \"bridge\""
+        if variant["runtime"] == "native":
+            container_only = {k: v for k, v in variant.items() if k not in ("runtime", "cli")}
+            defaults = {k: s.default for k, s in self.params.items() if k in container_only}
+            if container_only != defaults:
+                changed = ", ".join(k for k in container_only if container_only[k] != defaults[k])
+                return f"runtime = \"native\" runs on the host; {changed} do not apply"
+        return None
+
+    def needs_engine(self, variant: Variant) -> bool:
+        return variant["runtime"] == "container"
+
+    def prepare(self, ctx: RunContext, scenario: Scenario) -> None:
+        for image in sorted({str(v["image"]) for v in scenario.variants if self.needs_engine(v)}):
+            ctx.image(image)
+
+    def skip_reason(self, ctx: RunContext, variant: Variant) -> str | None:
+        if variant["runtime"] == "native" and shutil.which(COMMAND[0]) is None:
+            return f"no `{COMMAND[0]}` executable on the host PATH"
+        return None
+
+    def sample(self, ctx: RunContext, scenario: Scenario, variant: Variant) -> dict[str, float]:
+        if variant["runtime"] == "native":
+            return {"end_to_end": _time_process([_which(COMMAND[0])], scenario.timeout)}
+        concurrency = int(variant["concurrency"])
+        if concurrency > 1:
+            return self._batch(ctx, scenario, variant, concurrency)
+        values = self._phases(ctx, scenario, variant)
+        values["throughput"] = 1.0 / values["end_to_end"]
+        cli = ctx.require_engine().cli()
+        if variant["cli"] and cli is not None:
+            values["cli_run_rm"] = _time_process(
+                [*cli, "run", "--rm", *self._cli_options(ctx, variant), ctx.image(str(variant["image"])).tag, *COMMAND],
+                scenario.timeout,
+            )
+        return values
+
+    def describe(
+        self, ctx: RunContext, variant: Variant
+    ) -> tuple[dict[str, str] | None, dict[str, object]]:
+        if variant["runtime"] == "native":
+            return {"name": COMMAND[0], "version": _which(COMMAND[0])}, {"command": COMMAND}
+        engine = ctx.require_engine()
+        extra: dict[str, object] = {
+            "command": COMMAND,
+            "image": ctx.image(str(variant["image"])).to_json(),
+            "published_address": f"127.0.0.1:<ephemeral>->{PUBLISHED_PORT}/tcp"
+            if variant["publish"]
+            else None,
+            "engine_intervals": "differences of engine event timestamps (timeNano)",
+        }
+        absent: dict[str, str] = {}
+        if int(variant["concurrency"]) > 1:
+            absent["phases"] = "not measured per container when several start at once"
+        elif not variant["cli"]:
+            absent["cli_run_rm"] = "disabled in the scenario (cli = false)"
+        elif engine.cli() is None:
+            absent["cli_run_rm"] = "no docker CLI on PATH"
+        if absent:
+            extra["absent"] = absent
+        return {"name": "docker-engine-api", "version": str(engine.api.api_version)}, extra
+
+    # --- one container, phase by phase ---------------------------------------------------
+
+    def _phases(self, ctx: RunContext, scenario: Scenario, variant: Variant) -> dict[str, float]:
+        api = ctx.require_engine().api
+        config = self._create_args(ctx, variant)
+        t0 = time.perf_counter_ns()
+        cid = api.create_container(**config)["Id"]
+        t1 = time.perf_counter_ns()
+        try:
+            api.start(cid)
+            t2 = time.perf_counter_ns()
+            status = _wait(api, cid, scenario.timeout)
+            t3 = time.perf_counter_ns()
+        except BaseException:
+            _force_remove(api, cid)
+            raise
+        api.remove_container(cid, v=True)
+        t4 = time.perf_counter_ns()
+        if status != 0:
+            raise SampleError(f"container exited with status {status}")
+        values = {
+            "create": (t1 - t0) * _NS,
+            "start": (t2 - t1) * _NS,
+            "run_to_exit": (t3 - t2) * _NS,
+            "remove": (t4 - t3) * _NS,
+            "end_to_end": (t4 - t0) * _NS,
+        }
+        if ctx.events is not None:
+            values.update(engine_intervals(ctx.events.wait_for(cid, "destroy")))
+        return values
+
+    def _batch(
+        self, ctx: RunContext, scenario: Scenario, variant: Variant, n: int
+    ) -> dict[str, float]:
+        api = ctx.require_engine().api
+        config = self._create_args(ctx, variant)
+        gate = threading.Barrier(n + 1)
+
+        def one() -> int:
+            gate.wait()
+            cid = api.create_container(**config)["Id"]
+            try:
+                api.start(cid)
+                return _wait(api, cid, scenario.timeout)
+            finally:
+                _force_remove(api, cid)
+
+        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="crossdock-start") as pool:
+            futures = [pool.submit(one) for _ in range(n)]
+            gate.wait()
+            t0 = time.perf_counter_ns()
+            statuses = [f.result() for f in futures]
+            t1 = time.perf_counter_ns()
+        failed = [s for s in statuses if s != 0]
+        if failed:
+            raise SampleError(f"{len(failed)} of {n} containers exited non-zero ({failed[0]})")
+        return {"throughput": n / ((t1 - t0) * _NS), "batch": (t1 - t0) * _NS}
+
+    def _create_args(self, ctx: RunContext, variant: Variant) -> dict[str, Any]:
+        api = ctx.require_engine().api
+        publish = bool(variant["publish"])
+        binds = (
+            {str(ctx.scratch("startup-bind")): {"bind": "/data", "mode": "rw"}}
+            if variant["mount"] == "bind"
+            else None
+        )
+        host_config = api.create_host_config(
+            network_mode=str(variant["network"]),
+            port_bindings={PUBLISHED_PORT: ("127.0.0.1", None)} if publish else None,
+            binds=binds,
+        )
+        return {
+            "image": ctx.image(str(variant["image"])).tag,
+            "command": COMMAND,
+            "labels": dict(ctx.labels),
+            "host_config": host_config,
+            "ports": [PUBLISHED_PORT] if publish else None,
+        }
+
+    def _cli_options(self, ctx: RunContext, variant: Variant) -> list[str]:
+        options = ["--network", str(variant["network"])]
+        for key, value in ctx.labels.items():
+            options += ["--label", f"{key}={value}"]
+        if variant["publish"]:
+            options += ["--publish", f"127.0.0.1::{PUBLISHED_PORT}"]
+        if variant["mount"] == "bind":
+            options += ["--volume", f"{ctx.scratch('startup-bind')}:/data"]
+        return options
+
+
+def engine_intervals(times: Mapping[str, int]) -> dict[str, float]:
+    """Engine-side intervals (s) from one container's event timestamps (ns, engine clock).
+
+    Only differences of two engine timestamps; an interval whose events did not both
+    arrive is left out.
+    """
+    pairs = {
+        "engine_create_to_start": ("create", "start"),
+        "engine_start_to_die": ("start", "die"),
+        "engine_die_to_destroy": ("die", "destroy"),
+    }
+    return {
+        name: (times[b] - times[a]) * _NS
+        for name, (a, b) in pairs.items()
+        if a in times and b in times and times[b] >= times[a]
+    }
+
+
+def _wait(api: Any, cid: str, timeout: float) -> int:
+    try:
+        return int(api.wait(cid, timeout=timeout)["StatusCode"])
+    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+        _force_remove(api, cid)
+        raise SampleError(f"container did not exit within the {timeout:g} s timeout") from None
+
+
+def _force_remove(api: Any, cid: str) -> None:
+    try:
+        api.remove_container(cid, v=True, force=True)
+    except docker.errors.NotFound:
+        pass
+
+
+def _time_process(argv: list[str], timeout: float) -> float:
+    """Seconds from spawn to exit of *argv* (host clock); raises SampleError on failure."""
+    t0 = time.perf_counter_ns()
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise SampleError(f"`{' '.join(argv)}` did not finish within {timeout:g} s") from None
+    elapsed = (time.perf_counter_ns() - t0) * _NS
+    if done.returncode != 0:
+        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise SampleError(
+            f"`{' '.join(argv)}` exited with {done.returncode}: {err[-1] if err else ''}"
+        )
+    return elapsed
+
+
+def _which(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise SampleError(f"no `{name}` executable on the host PATH")
+    return path

@@ -1,0 +1,47 @@
+"""Sessions: ``tests`` and ``lint`` run by default; ``bench``, ``report`` and ``validate``
+on request (``nox -s bench``)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite (engine tests skip without an engine unless CROSSDOCK_REQUIRE_ENGINE=1)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy --strict."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the default suite on the local engine, then build the report."""
+    session.install("-e", ".")
+    session.run("crossdock", "run", "--suite", "default", *session.posargs)
+    session.run("crossdock", "report")
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Build reports/index.html from everything under results/."""
+    session.install("-e", ".")
+    session.run("crossdock", "report", *session.posargs)
+
+
+@nox.session
+def validate(session: nox.Session) -> None:
+    """The harness against bare API loops and whole-process timing, side by side."""
+    session.install("-e", ".")
+    session.run("crossdock", "validate", *session.posargs)

@@ -1,0 +1,39 @@
+"""Shared fixtures. Engine tests need a reachable Docker engine: without one they skip with
+the reason, unless CROSSDOCK_REQUIRE_ENGINE=1 (set by .ci/run), which makes that a failure."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench import engine
+from bench.errors import NoEngineError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="session")
+def live_engine() -> Iterator[engine.Engine]:
+    """A connected engine; skip (or fail under CROSSDOCK_REQUIRE_ENGINE=1) without one."""
+    try:
+        eng = engine.connect()
+    except NoEngineError as e:
+        if os.environ.get("CROSSDOCK_REQUIRE_ENGINE") == "1":
+            pytest.fail(f"CROSSDOCK_REQUIRE_ENGINE=1 but no engine: {e}")
+        pytest.skip(f"no Docker engine reachable: {str(e).splitlines()[0]}")
+    yield eng
+    eng.close()
+
+
+@pytest.fixture
+def no_leftovers(live_engine: engine.Engine) -> Iterator[None]:
+    """Fail the test if it leaves any crossdock-labelled object in the engine."""
+    before = live_engine.leftovers()
+    yield
+    after = live_engine.leftovers()
+    new = {kind: sorted(set(after[kind]) - set(before[kind])) for kind in after}
+    assert not any(new.values()), f"labelled objects left behind: {new}"
