@@ -34,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args, err, args_list)
     except KeyboardInterrupt:
-        err.print("[bold red]interrupted[/]: results measured so far are kept; labelled objects removed")
+        err.print(
+            "[bold red]interrupted[/]: results measured so far are kept; labelled objects removed"
+        )
         return EXIT_INTERRUPTED
     except CrossdockError as e:
         err.print(f"[bold red]crossdock:[/] {e}", highlight=False, markup=False)
@@ -49,7 +51,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crossdock",
-        description="Benchmark Linux containers against the native host: startup, file I/O, network.",
+        description="Benchmark Linux containers against the native host: "
+        "startup, file I/O, network.",
     )
     parser.add_argument("--version", action="version", version=f"crossdock {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -60,15 +63,25 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--repeat", type=_positive, metavar="N", help="samples per variant")
     run.add_argument("--warmup", type=_non_negative, metavar="N", help="warmups per variant")
     run.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
-    run.add_argument("--context", action="append", default=[], metavar="NAME",
-                     help="docker context to measure (repeatable)")
-    run.add_argument("--allow-no-engine", action="store_true",
-                     help="without an engine, record the skip and run the native baselines")
+    run.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="docker context to measure (repeatable)",
+    )
+    run.add_argument(
+        "--allow-no-engine",
+        action="store_true",
+        help="without an engine, record the skip and run the native baselines",
+    )
     run.set_defaults(handler=_cmd_run)
 
     report = sub.add_parser("report", help="build the HTML comparison report")
     report.add_argument("inputs", nargs="*", type=Path, metavar="RESULTS")
-    report.add_argument("-o", "--output", type=Path, default=Path("reports/index.html"), metavar="FILE")
+    report.add_argument(
+        "-o", "--output", type=Path, default=Path("reports/index.html"), metavar="FILE"
+    )
     report.set_defaults(handler=_cmd_report)
 
     compare = sub.add_parser("compare", help="compare two results files or folders")

@@ -75,12 +75,16 @@ def summary_table(document: RunDocument) -> Table:
         caption_justify="left",
     )
     for column in ("scenario", "variant", "metric", "median", "95% CI", "IQR", "CV", "n"):
-        table.add_column(column, justify="right" if column in ("median", "IQR", "CV", "n") else "left")
+        table.add_column(
+            column, justify="right" if column in ("median", "IQR", "CV", "n") else "left"
+        )
     previous = ("", "")
     for result in document.results:
         label = variant_label(result, document.results)
         shown = [m for m in result.metrics if metric(m.name).headline] or list(result.metrics)
-        rows = [_metric_row(m) for m in shown] or [[f"[yellow]{result.status}", result.reason or ""]]
+        rows = [_metric_row(m) for m in shown] or [
+            [f"[yellow]{result.status}", result.reason or ""]
+        ]
         for row in rows:
             key = (result.scenario, label)
             table.add_row(*(("", "") if key == previous else key), *row)
@@ -113,7 +117,9 @@ def _text(value: object) -> str:
 def warnings(document: RunDocument) -> list[str]:
     """What the user should change for tighter numbers, each saying what to do."""
     found: list[str] = []
-    small = sorted({len(m.samples) for r in document.results for m in r.metrics if len(m.samples) < 6})
+    small = sorted(
+        {len(m.samples) for r in document.results for m in r.metrics if len(m.samples) < 6}
+    )
     if small:
         found.append(
             f"some metrics have only {small[0]} samples: too few for a 95% interval of the "

@@ -3,6 +3,7 @@ scratch directory, the images built so far, and the engine's event stream."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import defaultdict
@@ -31,7 +32,9 @@ class RunContext:
         if name not in self.built:
             if self.engine is None:
                 raise RuntimeError("no engine: cannot build images")
-            self.built[name] = images.build(self.engine, name, run_id=self.run_id, labels=self.labels)
+            self.built[name] = images.build(
+                self.engine, name, run_id=self.run_id, labels=self.labels
+            )
         return self.built[name]
 
     def require_engine(self) -> Engine:
@@ -87,7 +90,5 @@ class EventLog:
             return dict(self._times.pop(container_id, {}))
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing a dead stream is fine
             self._stream.close()
-        except Exception:  # noqa: BLE001, S110 - closing a dead stream is fine
-            pass

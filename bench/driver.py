@@ -83,7 +83,17 @@ def run(
     report = progress or _Silent()
     files = []
     for target, eng in engines:
-        files.append(_run_on(plan, eng, target, out, argv, report, on_file))
+        files.append(
+            _run_on(
+                plan=plan,
+                eng=eng,
+                context=target,
+                out=out,
+                argv=argv,
+                report=report,
+                on_file=on_file,
+            )
+        )
     return files
 
 
@@ -91,7 +101,8 @@ def _connect_all(
     contexts: Sequence[str], allow_no_engine: bool
 ) -> list[tuple[str | None, Engine | NoEngineError]]:
     connected: list[tuple[str | None, Engine | NoEngineError]] = []
-    for name in contexts or [None]:
+    names: list[str | None] = list(contexts) or [None]
+    for name in names:
         try:
             connected.append((name, engine.connect(name)))
         except NoEngineError as e:
@@ -105,6 +116,7 @@ def _connect_all(
 
 
 def _run_on(
+    *,
     plan: Sequence[Scenario],
     eng: Engine | NoEngineError,
     context: str | None,
@@ -340,7 +352,10 @@ def _cli_version(eng: Engine) -> str | None:
     try:
         out = subprocess.run(
             [*cli, "version", "--format", "{{.Client.Version}}"],
-            capture_output=True, text=True, timeout=15, check=False,
+            capture_output=True,
+            text=True,
+            timeout=15,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -16,6 +16,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.utils
 from docker.context import ContextAPI
 
 from bench.errors import BadInputError, NoEngineError
@@ -110,7 +111,7 @@ class Engine:
         when given). Returns how many of each were removed; errors on single objects are
         tolerated so that one stuck object does not keep the rest."""
         selector = f"{LABEL_RUN}={run_id}" if run_id else f"{LABEL_MANAGED}=true"
-        filters = {"label": selector}
+        filters: dict[str, str | list[str] | bool] = {"label": selector}
         removed = {"containers": 0, "networks": 0, "volumes": 0, "images": 0}
         for c in self.client.containers.list(all=True, filters=filters, ignore_removed=True):
             removed["containers"] += _quietly(lambda c=c: c.remove(force=True, v=True))
@@ -127,11 +128,13 @@ class Engine:
     def leftovers(self, run_id: str | None = None) -> dict[str, list[str]]:
         """Names/ids of the labelled objects still present (what :meth:`cleanup` would remove)."""
         selector = f"{LABEL_RUN}={run_id}" if run_id else f"{LABEL_MANAGED}=true"
-        filters = {"label": selector}
+        filters: dict[str, str | list[str] | bool] = {"label": selector}
         return {
-            "containers": [c.name for c in self.client.containers.list(all=True, filters=filters)],
-            "networks": [n.name for n in self.client.networks.list(filters=filters)],
-            "volumes": [v.name for v in self.client.volumes.list(filters=filters)],
+            "containers": [
+                str(c.name) for c in self.client.containers.list(all=True, filters=filters)
+            ],
+            "networks": [str(n.name) for n in self.client.networks.list(filters=filters)],
+            "volumes": [str(v.name) for v in self.client.volumes.list(filters=filters)],
             "images": [i.short_id for i in self.client.images.list(filters=filters)],
         }
 
@@ -153,14 +156,19 @@ def connect(context: str | None = None) -> Engine:
     use_ssh = target.endpoint.startswith("ssh://")
     try:
         probe = docker.DockerClient(
-            base_url=target.endpoint, tls=target.tls, timeout=int(PROBE_TIMEOUT_S),
+            base_url=target.endpoint,
+            tls=target.tls,
+            timeout=int(PROBE_TIMEOUT_S),
             use_ssh_client=use_ssh,
         )
         api_version = probe.api.api_version
         probe.close()
         client = docker.DockerClient(
-            base_url=target.endpoint, tls=target.tls, timeout=int(API_TIMEOUT_S),
-            version=api_version, use_ssh_client=use_ssh,
+            base_url=target.endpoint,
+            tls=target.tls,
+            timeout=int(API_TIMEOUT_S),
+            version=api_version,
+            use_ssh_client=use_ssh,
         )
         info = client.api.info()
         version = client.api.version()
@@ -171,7 +179,9 @@ def connect(context: str | None = None) -> Engine:
             f"{_WHAT_TO_DO}"
         ) from None
     except Exception as e:  # noqa: BLE001 - transport errors of every kind mean "no engine"
-        raise NoEngineError(f"No Docker engine answered at {target.endpoint}: {_short(e)}.\n{_WHAT_TO_DO}") from None
+        raise NoEngineError(
+            f"No Docker engine answered at {target.endpoint}: {_short(e)}.\n{_WHAT_TO_DO}"
+        ) from None
     return Engine(client=client, target=target, info=info, version=version)
 
 

@@ -83,7 +83,7 @@ def _memory_bytes() -> int | None:
 
 def _windows_memory() -> int | None:
     class MemoryStatus(ctypes.Structure):
-        _fields_ = [  # noqa: RUF012 - ctypes wants a plain list
+        _fields_ = [
             ("length", ctypes.c_ulong),
             ("load", ctypes.c_ulong),
             ("total_phys", ctypes.c_ulonglong),

@@ -84,8 +84,13 @@ def build(engine: Engine, name: str, *, run_id: str, labels: Mapping[str, str]) 
     tag = f"crossdock-{name}:{run_id.lower()}"
     try:
         image, _ = engine.client.images.build(
-            fileobj=context, custom_context=True, tag=tag, labels=dict(labels),
-            rm=True, forcerm=True, pull=False,
+            fileobj=context,
+            custom_context=True,
+            tag=tag,
+            labels=dict(labels),
+            rm=True,
+            forcerm=True,
+            pull=False,
         )
     except (docker.errors.BuildError, docker.errors.APIError) as e:
         hint = (
@@ -96,7 +101,7 @@ def build(engine: Engine, name: str, *, run_id: str, labels: Mapping[str, str]) 
         )
         raise ImageError(f"building image {name!r} ({method}) failed: {e}; {hint}") from None
     versions = {tool: _tool_version(engine, tag, tool, labels) for tool in IMAGES[name]}
-    return BuiltImage(name, tag, image.id, method, versions, int(image.attrs.get("Size", 0)))
+    return BuiltImage(name, tag, str(image.id), method, versions, int(image.attrs.get("Size", 0)))
 
 
 def choose_method(engine: Engine) -> str:
@@ -122,7 +127,9 @@ def host_assembly_problem(engine_arch: str) -> str | None:
         return f"host architecture {host_arch} differs from the engine's {engine_norm or '?'}"
     missing = [t for t in IMAGES["tools"] if not shutil.which(t)]
     if missing:
-        return f"not installed on the host: {', '.join(missing)} (Debian: busybox-static fio iperf3)"
+        return (
+            f"not installed on the host: {', '.join(missing)} (Debian: busybox-static fio iperf3)"
+        )
     return None
 
 
@@ -155,9 +162,7 @@ def registry_context(tools: tuple[str, ...]) -> io.BytesIO:
     """A build context (tar) installing *tools* on the pinned :data:`BASE_IMAGE`."""
     packages = " ".join(_APK_PACKAGES[t] for t in tools)
     dockerfile = (
-        f"FROM {BASE_IMAGE}\n"
-        f"RUN apk add --no-cache {packages} && mkdir -p /data\n"
-        'CMD ["/bin/sh"]\n'
+        f'FROM {BASE_IMAGE}\nRUN apk add --no-cache {packages} && mkdir -p /data\nCMD ["/bin/sh"]\n'
     )
     return _tar({"Dockerfile": dockerfile.encode()}, {})
 
@@ -197,8 +202,13 @@ def _tar(generated: Mapping[str, bytes], copied: Mapping[str, Path]) -> io.Bytes
 def _tool_version(engine: Engine, tag: str, tool: str, labels: Mapping[str, str]) -> str:
     try:
         out = engine.client.containers.run(
-            tag, _VERSION_COMMANDS[tool], remove=True, network_mode="none",
-            labels=dict(labels), stdout=True, stderr=True,
+            tag,
+            _VERSION_COMMANDS[tool],
+            remove=True,
+            network_mode="none",
+            labels=dict(labels),
+            stdout=True,
+            stderr=True,
         )
     except docker.errors.DockerException as e:
         return f"unknown ({str(e).splitlines()[0][:120]})"

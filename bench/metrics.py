@@ -54,6 +54,8 @@ _DEFS = (
         "throughput", "op/s", "higher", "containers run to exit and removed per second", True
     ),
     MetricDef("batch", "s", "lower", "time to run and remove the whole batch"),
+    # --- file I/O ---
+    # --- network ---
 )
 
 METRICS: dict[str, MetricDef] = {m.name: m for m in _DEFS}

@@ -97,7 +97,9 @@ class Result:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"result {self.scenario!r}: unknown kind {self.kind!r} (valid: {KINDS})")
+            raise ValueError(
+                f"result {self.scenario!r}: unknown kind {self.kind!r} (valid: {KINDS})"
+            )
         if self.status not in STATUSES:
             raise ValueError(f"result {self.scenario!r}: unknown status {self.status!r}")
         if self.status != "ok" and not self.reason:

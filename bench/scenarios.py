@@ -108,9 +108,7 @@ def load(path: Path) -> Scenario:
     return parse(data, name=path.stem, source=str(path), path=path)
 
 
-def parse(
-    data: Mapping[str, Any], *, name: str, source: str, path: Path | None = None
-) -> Scenario:
+def parse(data: Mapping[str, Any], *, name: str, source: str, path: Path | None = None) -> Scenario:
     """Validate decoded TOML *data* as a scenario (see module docstring for the schema)."""
 
     def fail(key: str, message: str) -> ScenarioError:
@@ -167,7 +165,8 @@ def _expand(
             raise fail(f"matrix.{key}", "must be a non-empty list of values")
         if key in fixed:
             raise fail(f"matrix.{key}", "is also set in [params]; set it in one place")
-        _check_params({key: v for v in values}, workload.params, "matrix", fail, each=values)
+        for value in values:
+            _check_params({key: value}, workload.params, "matrix", fail)
     exclude = _table_list(matrix, "exclude", workload, fail)
     include = _table_list(matrix, "include", workload, fail)
 
@@ -182,7 +181,11 @@ def _expand(
         full = {**defaults, **fixed, **combo}
         problem = workload.check_variant(full)
         if problem:
-            where = f"matrix.include[{i - len(combos) + len(include)}]" if combo in include else "matrix"
+            where = (
+                f"matrix.include[{i - len(combos) + len(include)}]"
+                if combo in include
+                else "matrix"
+            )
             raise fail(where, f"variant ({_label(combo)}): {problem}; exclude it or change it")
         variant = Variant(tuple((k, full[k]) for k in workload.params))
         if variant not in variants:
@@ -197,25 +200,20 @@ def _table_list(
 ) -> list[dict[str, Scalar]]:
     entries = matrix.get(key, [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise fail(f"matrix.{key}", "must be a list of tables, e.g. [{network = \"none\"}]")
+        raise fail(f"matrix.{key}", 'must be a list of tables, e.g. [{network = "none"}]')
     for i, entry in enumerate(entries):
         _check_params(entry, workload.params, f"matrix.{key}[{i}]", fail)
     return [dict(e) for e in entries]
 
 
 def _check_params(
-    params: Mapping[str, Any],
-    specs: Mapping[str, workloads.ParamSpec],
-    where: str,
-    fail: Any,
-    each: Sequence[Any] | None = None,
+    params: Mapping[str, Any], specs: Mapping[str, workloads.ParamSpec], where: str, fail: Any
 ) -> None:
     _check_keys(params, tuple(specs), where, fail)
-    for key in params:
-        for value in each if each is not None else [params[key]]:
-            problem = specs[key].check(key, value)
-            if problem:
-                raise fail(f"{where}.{key}" if where != "matrix" else f"matrix.{key}", problem)
+    for key, value in params.items():
+        problem = specs[key].check(key, value)
+        if problem:
+            raise fail(f"{where}.{key}", problem)
 
 
 def _check_keys(data: Mapping[str, Any], valid: Sequence[str], where: str, fail: Any) -> None:
@@ -237,7 +235,9 @@ def _int(data: Mapping[str, Any], key: str, default: int, minimum: int, fail: An
 
 
 def _matches(combo: Mapping[str, Scalar], pattern: Mapping[str, Scalar]) -> bool:
-    return all(k in combo and combo[k] == v and type(combo[k]) is type(v) for k, v in pattern.items())
+    return all(
+        k in combo and combo[k] == v and type(combo[k]) is type(v) for k, v in pattern.items()
+    )
 
 
 def _label(combo: Mapping[str, Scalar]) -> str:
@@ -272,7 +272,9 @@ def load_suites(directory: Path = SCENARIO_DIR) -> dict[str, Suite]:
 
         if not isinstance(table, dict):
             raise fail("", "must be a table")
-        _check_keys(table, ("description", "scenarios", "max_repetitions", "max_warmups"), name, fail)
+        _check_keys(
+            table, ("description", "scenarios", "max_repetitions", "max_warmups"), name, fail
+        )
         names = table.get("scenarios")
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise fail("scenarios", "must be a list of scenario names")
@@ -330,7 +332,9 @@ def _apply_counts(
     scenario: Scenario, suite: Suite, repeat: int | None, warmup: int | None
 ) -> Scenario:
     reps = min(scenario.repetitions, suite.max_repetitions or sys.maxsize)
-    warm = min(scenario.warmups, suite.max_warmups if suite.max_warmups is not None else sys.maxsize)
+    warm = min(
+        scenario.warmups, suite.max_warmups if suite.max_warmups is not None else sys.maxsize
+    )
     return replace(
         scenario,
         repetitions=repeat if repeat is not None else reps,

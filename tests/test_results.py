@@ -15,19 +15,51 @@ from bench.errors import ResultsError
 
 def document(status: str = "partial", n_results: int = 1) -> results.RunDocument:
     return results.RunDocument(
-        run={"id": "r1", "started_at": "t0", "finished_at": None, "harness_version": "0",
-             "argv": ["crossdock", "run"], "status": status},
-        host={"os": "linux", "os_version": "x", "arch": "x86_64", "cpu_model": None,
-              "cpu_count": 2, "memory_bytes": 1, "hostname_hash": "abc"},
-        engine={k: None for k in ("server_version", "api_version", "operating_system",
-                                  "kernel_version", "os_type", "architecture", "ncpu",
-                                  "mem_total", "storage_driver", "userland_proxy")}
+        run={
+            "id": "r1",
+            "started_at": "t0",
+            "finished_at": None,
+            "harness_version": "0",
+            "argv": ["crossdock", "run"],
+            "status": status,
+        },
+        host={
+            "os": "linux",
+            "os_version": "x",
+            "arch": "x86_64",
+            "cpu_model": None,
+            "cpu_count": 2,
+            "memory_bytes": 1,
+            "hostname_hash": "abc",
+        },
+        engine=dict.fromkeys(
+            (
+                "server_version",
+                "api_version",
+                "operating_system",
+                "kernel_version",
+                "os_type",
+                "architecture",
+                "ncpu",
+                "mem_total",
+                "storage_driver",
+                "userland_proxy",
+            )
+        )
         | {"raw_info": {}},
-        platform={"id": "linux-native", "family": "linux", "host_os": "linux", "vm": None,
-                  "file_sharing": None, "detection": ["because"]},
+        platform={
+            "id": "linux-native",
+            "family": "linux",
+            "host_os": "linux",
+            "vm": None,
+            "file_sharing": None,
+            "detection": ["because"],
+        },
         results=tuple(
             results.Result(
-                scenario=f"s{i}", kind="startup", variant={"network": "none", "publish": False},
+                scenario=f"s{i}",
+                kind="startup",
+                variant={"network": "none", "publish": False},
                 status="ok",
                 metrics=(results.Metric("end_to_end", "s", "lower", (0.5, 0.25, 0.125)),),
                 tool={"name": "t", "version": "1"},
@@ -76,11 +108,15 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
         ("[1, 2]", "not a crossdock results file"),
         ('{"schema_version": 99}', "schema version 99 is newer"),
         ('{"schema_version": 1, "run": {}}', "section 'host' missing"),
-        ('{"schema_version": 1, "run": {}, "host": {}, "engine": {}, "platform": {}, "results": []}',
-         "section 'run' lacks id"),
+        (
+            '{"schema_version": 1, "run": {}, "host": {}, "engine": {}, "platform": {}, "results": []}',
+            "section 'run' lacks id",
+        ),
     ],
 )
-def test_bad_files_are_refused_with_the_file_named(tmp_path: Path, content: str, message: str) -> None:
+def test_bad_files_are_refused_with_the_file_named(
+    tmp_path: Path, content: str, message: str
+) -> None:
     path = tmp_path / "bad.json"
     path.write_text(content)
     with pytest.raises(ResultsError, match=message) as info:

@@ -69,15 +69,33 @@ def test_variants_are_listed_in_a_stable_order(tmp_path: Path) -> None:
         ('kind = "startup"\nrepetitions = 0\n', "repetitions: must be a whole number >= 1"),
         ('kind = "startup"\nrepetitions = "5"\n', "repetitions: must be a whole number"),
         ('kind = "startup"\ntimeout = -1\n', "timeout: must be a positive number"),
-        ('kind = "startup"\n[matrix]\nnetwork = ["none", "bridg"]\n', "matrix.network: unknown value 'bridg' (valid: none, bridge)"),
-        ('kind = "startup"\n[matrix]\nnetwrok = ["none"]\n', "matrix.netwrok: unknown key (did you mean 'network'?"),
-        ('kind = "startup"\n[matrix]\nconcurrency = [0]\n', "matrix.concurrency: 0 is below the minimum 1"),
-        ('kind = "startup"\n[matrix]\nconcurrency = [true]\n', "matrix.concurrency: must be int, not bool"),
+        (
+            'kind = "startup"\n[matrix]\nnetwork = ["none", "bridg"]\n',
+            "matrix.network: unknown value 'bridg' (valid: none, bridge)",
+        ),
+        (
+            'kind = "startup"\n[matrix]\nnetwrok = ["none"]\n',
+            "matrix.netwrok: unknown key (did you mean 'network'?",
+        ),
+        (
+            'kind = "startup"\n[matrix]\nconcurrency = [0]\n',
+            "matrix.concurrency: 0 is below the minimum 1",
+        ),
+        (
+            'kind = "startup"\n[matrix]\nconcurrency = [true]\n',
+            "matrix.concurrency: must be int, not bool",
+        ),
         ('kind = "startup"\n[params]\npublish = "yes"\n', "params.publish: must be bool"),
-        ('kind = "startup"\n[params]\npublish = true\n', "publish = true needs network = \"bridge\""),
+        ('kind = "startup"\n[params]\npublish = true\n', 'publish = true needs network = "bridge"'),
         ('kind = "startup"\n[matrix]\nnetwork = []\n', "matrix.network: must be a non-empty list"),
-        ('kind = "startup"\n[params]\nnetwork = "none"\n[matrix]\nnetwork = ["none"]\n', "set it in one place"),
-        ('kind = "startup"\n[matrix]\ninclude = [{runtime = "native", mount = "bind"}]\n', "mount do not apply"),
+        (
+            'kind = "startup"\n[params]\nnetwork = "none"\n[matrix]\nnetwork = ["none"]\n',
+            "set it in one place",
+        ),
+        (
+            'kind = "startup"\n[matrix]\ninclude = [{runtime = "native", mount = "bind"}]\n',
+            "mount do not apply",
+        ),
     ],
 )
 def test_bad_scenario_files_name_the_file_key_and_choices(
@@ -94,7 +112,9 @@ def test_bad_scenario_files_name_the_file_key_and_choices(
 def test_missing_file_and_unknown_names(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="no such scenario file"):
         scenarios.load(tmp_path / "absent.toml")
-    with pytest.raises(ScenarioError, match=r"unknown scenario 'startp' \(did you mean 'startup'\?"):
+    with pytest.raises(
+        ScenarioError, match=r"unknown scenario 'startp' \(did you mean 'startup'\?"
+    ):
         scenarios.resolve(["startp"])
     with pytest.raises(ScenarioError, match="unknown suite 'fast'"):
         scenarios.resolve([], suite="fast")

@@ -9,14 +9,20 @@ from bench.workloads import startup
 
 
 def test_engine_intervals_are_differences_of_engine_timestamps() -> None:
-    times = {"create": 1_000_000_000, "start": 1_050_000_000, "die": 1_060_000_000,
-             "destroy": 1_090_000_000}
+    times = {
+        "create": 1_000_000_000,
+        "start": 1_050_000_000,
+        "die": 1_060_000_000,
+        "destroy": 1_090_000_000,
+    }
     got = startup.engine_intervals(times)
-    assert got == pytest.approx({
-        "engine_create_to_start": 0.05,
-        "engine_start_to_die": 0.01,
-        "engine_die_to_destroy": 0.03,
-    })
+    assert got == pytest.approx(
+        {
+            "engine_create_to_start": 0.05,
+            "engine_start_to_die": 0.01,
+            "engine_die_to_destroy": 0.03,
+        }
+    )
 
 
 def test_missing_or_out_of_order_events_leave_the_interval_out() -> None:
@@ -48,8 +54,14 @@ def test_variant_rules(changes: dict[str, object], problem: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("value", "unit", "text"),
-    [(0.0123, "s", "12.3 ms"), (2.5, "s", "2.5 s"), (3.2e-6, "s", "3.2 µs"),
-     (1.5e9, "bit/s", "1.5 Gbit/s"), (42.0, "op/s", "42 op/s"), (0.0, "s", "0 ns")],
+    [
+        (0.0123, "s", "12.3 ms"),
+        (2.5, "s", "2.5 s"),
+        (3.2e-6, "s", "3.2 µs"),
+        (1.5e9, "bit/s", "1.5 Gbit/s"),
+        (42.0, "op/s", "42 op/s"),
+        (0.0, "s", "0 ns"),
+    ],
 )
 def test_format_value(value: float, unit: str, text: str) -> None:
     assert format_value(value, unit) == text

@@ -6,6 +6,7 @@ driver and ``crossdock list`` all read it (STYLE rules 4 and 6).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -28,10 +29,12 @@ class ParamSpec:
 
     def check(self, name: str, value: object) -> str | None:
         """Why *value* is not valid for parameter *name*, or ``None`` when it is."""
-        # bool is an int subclass: keep them apart so `concurrency = true` is refused
-        if isinstance(value, bool) != (self.type is bool) or not isinstance(value, self.type):
-            if not (self.type is float and isinstance(value, int) and not isinstance(value, bool)):
-                return f"must be {self.type.__name__}, not {type(value).__name__} ({value!r})"
+        # bool is an int subclass: keep them apart so `concurrency = true` is refused;
+        # a whole number is a fine float
+        is_bool = isinstance(value, bool)
+        fits = isinstance(value, self.type) or (self.type is float and isinstance(value, int))
+        if not fits or is_bool != (self.type is bool):
+            return f"must be {self.type.__name__}, not {type(value).__name__} ({value!r})"
         if self.choices is not None and value not in self.choices:
             valid = ", ".join(str(c) for c in self.choices)
             return f"unknown value {value!r} (valid: {valid})"
@@ -72,7 +75,9 @@ class Workload(Protocol):
         Raises :class:`bench.workloads.SampleError` (or any exception) on failure.
         """
 
-    def describe(self, ctx: RunContext, variant: Variant) -> tuple[dict[str, str] | None, dict[str, object]]:
+    def describe(
+        self, ctx: RunContext, variant: Variant
+    ) -> tuple[dict[str, str] | None, dict[str, object]]:
         """The ``tool`` record and ``extra`` facts stored with the variant's result."""
 
 
@@ -80,12 +85,19 @@ class SampleError(Exception):
     """A repetition failed (non-zero exit, timeout, unparsable output); the message says how."""
 
 
+#: kind -> "module:class" of its workload, imported on first use.
+_KINDS: dict[str, str] = {
+    "startup": "bench.workloads.startup:StartupWorkload",
+}
+
+
 def registry() -> dict[str, Workload]:
     """Name-keyed table of the workload kinds."""
-    from bench.workloads.startup import StartupWorkload
-
-    kinds: list[Workload] = [StartupWorkload()]
-    return {w.kind: w for w in kinds}
+    table: dict[str, Workload] = {}
+    for kind, where in _KINDS.items():
+        module, cls = where.split(":")
+        table[kind] = getattr(importlib.import_module(module), cls)()
+    return table
 
 
 def get(kind: str) -> Workload:

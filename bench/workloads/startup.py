@@ -11,6 +11,7 @@ baseline every container figure can be divided by.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import threading
@@ -37,7 +38,9 @@ class StartupWorkload:
 
     kind = "startup"
     params: Mapping[str, ParamSpec] = {
-        "runtime": ParamSpec(str, "container", ("container", "native"), help="native = host baseline"),
+        "runtime": ParamSpec(
+            str, "container", ("container", "native"), help="native = host baseline"
+        ),
         "image": ParamSpec(str, "busybox", ("busybox", "tools"), help="small or larger image"),
         "network": ParamSpec(str, "none", ("none", "bridge")),
         "publish": ParamSpec(bool, False, help="publish a port on 127.0.0.1 (needs bridge)"),
@@ -45,7 +48,7 @@ class StartupWorkload:
         "concurrency": ParamSpec(int, 1, minimum=1, maximum=64, help="containers started at once"),
         "cli": ParamSpec(bool, True, help="also time `docker run --rm` as a whole process"),
     }
-    metrics = (
+    metrics: tuple[str, ...] = (
         "create",
         "start",
         "run_to_exit",
@@ -61,13 +64,13 @@ class StartupWorkload:
 
     def check_variant(self, variant: Mapping[str, Scalar]) -> str | None:
         if variant["publish"] and variant["network"] == "none":
-            return "publish = true needs network = \"bridge\""
+            return 'publish = true needs network = "bridge"'
         if variant["runtime"] == "native":
             container_only = {k: v for k, v in variant.items() if k not in ("runtime", "cli")}
             defaults = {k: s.default for k, s in self.params.items() if k in container_only}
             if container_only != defaults:
                 changed = ", ".join(k for k in container_only if container_only[k] != defaults[k])
-                return f"runtime = \"native\" runs on the host; {changed} do not apply"
+                return f'runtime = "native" runs on the host; {changed} do not apply'
         return None
 
     def needs_engine(self, variant: Variant) -> bool:
@@ -93,7 +96,14 @@ class StartupWorkload:
         cli = ctx.require_engine().cli()
         if variant["cli"] and cli is not None:
             values["cli_run_rm"] = _time_process(
-                [*cli, "run", "--rm", *self._cli_options(ctx, variant), ctx.image(str(variant["image"])).tag, *COMMAND],
+                [
+                    *cli,
+                    "run",
+                    "--rm",
+                    *self._cli_options(ctx, variant),
+                    ctx.image(str(variant["image"])).tag,
+                    *COMMAND,
+                ],
                 scenario.timeout,
             )
         return values
@@ -240,10 +250,8 @@ def _wait(api: Any, cid: str, timeout: float) -> int:
 
 
 def _force_remove(api: Any, cid: str) -> None:
-    try:
+    with contextlib.suppress(docker.errors.NotFound):
         api.remove_container(cid, v=True, force=True)
-    except docker.errors.NotFound:
-        pass
 
 
 def _time_process(argv: list[str], timeout: float) -> float:
