@@ -29,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     args = parser.parse_args(args_list)
-    err = Console(stderr=True)
+    # tables stay readable when stderr is not a terminal (CI logs, pipes)
+    err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         code: int = args.handler(args, err, args_list)
@@ -39,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INTERRUPTED
     except CrossdockError as e:
-        err.print(f"[bold red]crossdock:[/] {e}", highlight=False, markup=False)
+        print(f"crossdock: {e}", file=sys.stderr)  # plain: never wrapped or styled
         return e.exit_code
     return code
 
@@ -144,6 +145,10 @@ def _cmd_run(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
         )
     for f in files:
         err.print(console.summary_table(f.document))
+        for table in console.slowdown_tables(f.document):
+            err.print(table)
+        for line in console.outcomes(f.document):
+            err.print(f"[yellow]{escape(line)}", highlight=False)
         for warning in console.warnings(f.document):
             err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         print(f.path)

@@ -21,7 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from bench.metrics import format_value, metric
-from bench.results import Metric, Result, RunDocument
+from bench.results import BASELINES, Metric, Result, RunDocument
 from bench.stats import CV_WARN, summarize
 
 
@@ -67,11 +67,11 @@ class ProgressBar:
 
 def summary_table(document: RunDocument) -> Table:
     """Median with its 95 % interval, IQR, CV and n of every headline metric per variant
-    (all metrics are in the results file and the report)."""
+    that was measured (all metrics are in the results file and the report)."""
     table = Table(
         title=f"{document.platform['id']} · run {document.run['id']}",
         title_justify="left",
-        caption="headline metrics; phases and engine intervals: `crossdock report`",
+        caption="headline metrics; all metrics: the results file and `crossdock report`",
         caption_justify="left",
     )
     for column in ("scenario", "variant", "metric", "median", "95% CI", "IQR", "CV", "n"):
@@ -82,10 +82,7 @@ def summary_table(document: RunDocument) -> Table:
     for result in document.results:
         label = variant_label(result, document.results)
         shown = [m for m in result.metrics if metric(m.name).headline] or list(result.metrics)
-        rows = [_metric_row(m) for m in shown] or [
-            [f"[yellow]{result.status}", result.reason or ""]
-        ]
-        for row in rows:
+        for row in (_metric_row(m) for m in shown):
             key = (result.scenario, label)
             table.add_row(*(("", "") if key == previous else key), *row)
             previous = key
@@ -103,10 +100,104 @@ def _metric_row(m: Metric) -> list[str]:
     return [m.name, format_value(s.median, m.unit), ci, format_value(s.iqr, m.unit), cv, str(s.n)]
 
 
-def variant_label(result: Result, others: Iterable[Result]) -> str:
-    """The variant's parameters that differ within its scenario (all of them if alone)."""
+def slowdown_tables(document: RunDocument) -> list[Table]:
+    """At a glance, per scenario with a native baseline: how many times slower than native
+    each variant is on its first headline metric (1.0 = the same, below 1 = faster).
+
+    Rows are the scenario's other varying parameters, columns the baseline parameter's
+    values; a variant and its baseline must agree on every other parameter.
+    """
+    tables = []
+    for scenario in dict.fromkeys(r.scenario for r in document.results):
+        results = [r for r in document.results if r.scenario == scenario]
+        baseline = BASELINES.get(results[0].kind)
+        if baseline is None:
+            continue
+        key, native = baseline
+        if not any(r.variant.get(key) == native for r in results):
+            continue
+        cells: dict[tuple[str, str], str] = {}
+        columns: list[str] = []
+        for r in results:
+            if r.variant.get(key) == native:
+                continue
+            base = _counterpart(r, results, key, native)
+            row = variant_label(r, results, exclude=key)
+            column = _text(r.variant.get(key))
+            columns += [column] if column not in columns else []
+            cells[(row, column)] = _slowdown_cell(r, base)
+        if not cells:
+            continue
+        table = Table(
+            title=f"{scenario}: times slower than {key}={native} (1.0 = same; < 1 faster)",
+            title_justify="left",
+        )
+        table.add_column("")
+        for column in columns:
+            table.add_column(column, justify="right")
+        for row in dict.fromkeys(r for r, _ in cells):
+            table.add_row(row, *(cells.get((row, c), "") for c in columns))
+        tables.append(table)
+    return tables
+
+
+def _counterpart(
+    result: Result, results: Iterable[Result], key: str, native: object
+) -> Result | None:
+    """The baseline variant for *result*: the only one in the scenario, else the one that
+    agrees with it on every other parameter."""
+    natives = [r for r in results if r.variant.get(key) == native]
+    if len(natives) == 1:
+        return natives[0]
+    wanted = {**result.variant, key: native}
+    return next((r for r in natives if dict(r.variant) == wanted), None)
+
+
+def _slowdown_cell(result: Result, base: Result | None) -> str:
+    if result.status != "ok":
+        return f"[dim]{result.status}"
+    if base is None or base.status != "ok":
+        return "[dim]no baseline"
+    for m in result.metrics:
+        if not metric(m.name).headline:
+            continue
+        ref = next((b for b in base.metrics if b.name == m.name), None)
+        if ref is None:
+            continue
+        mine, theirs = summarize(m.samples).median, summarize(ref.samples).median
+        if mine <= 0 or theirs <= 0:
+            return "[dim]–"
+        factor = mine / theirs if m.direction == "lower" else theirs / mine
+        style = "green" if factor <= 1.1 else "yellow" if factor <= 2 else "red"
+        return f"[{style}]{factor:.2f}×[/] [dim]{m.name}"
+    return "[dim]–"
+
+
+def outcomes(document: RunDocument) -> list[str]:
+    """Skipped and failed variants, grouped by scenario and reason."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for r in document.results:
+        if r.status != "ok":
+            label = variant_label(r, document.results)
+            groups.setdefault((r.status, r.scenario, r.reason or ""), []).append(label)
+    return [
+        f"{status}: {scenario}: {_count(labels)}: {reason}"
+        for (status, scenario, reason), labels in groups.items()
+    ]
+
+
+def _count(labels: list[str]) -> str:
+    if len(labels) == 1:
+        return labels[0]
+    return f"{len(labels)} variants ({labels[0]}, …)"
+
+
+def variant_label(result: Result, others: Iterable[Result], *, exclude: str = "") -> str:
+    """The variant's parameters that differ within its scenario (``-`` if none do)."""
     siblings = [r.variant for r in others if r.scenario == result.scenario]
-    keys = [k for k in result.variant if len({str(v.get(k)) for v in siblings}) > 1]
+    keys = [
+        k for k in result.variant if k != exclude and len({str(v.get(k)) for v in siblings}) > 1
+    ]
     return ", ".join(f"{k}={_text(result.variant[k])}" for k in keys) or "-"
 
 

@@ -4,10 +4,11 @@ scratch directory, the images built so far, and the engine's event stream."""
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ class RunContext:
     workdir: Path
     built: dict[str, images.BuiltImage] = field(default_factory=dict)
     events: EventLog | None = None
+    #: undo actions for things made outside the engine and the scratch directory
+    cleanups: list[Callable[[], object]] = field(default_factory=list)
 
     def image(self, name: str) -> images.BuiltImage:
         """The image *name*, built on first use in this run."""
@@ -47,6 +50,17 @@ class RunContext:
         path = self.workdir / name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def work_root() -> Path:
+    """Where runs keep their scratch directories: ``CROSSDOCK_WORKDIR``, else the user's
+    cache directory. Not the system temp directory, which is a tmpfs on some systems and
+    would make the ``native`` file I/O baseline a memory figure."""
+    configured = os.environ.get("CROSSDOCK_WORKDIR")
+    if configured:
+        return Path(configured)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "crossdock"
 
 
 class EventLog:

@@ -8,6 +8,7 @@ up everything labelled with the run id on success, failure and interruption.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bench import __version__, engine, host, platform, results, workloads
-from bench.context import EventLog, RunContext
+from bench.context import EventLog, RunContext, work_root
 from bench.engine import Engine
 from bench.errors import EngineLostError, NoEngineError
 from bench.metrics import metric
@@ -172,7 +173,9 @@ def _run_on(
 def _run_context(run_id: str, eng: Engine | None) -> Iterator[RunContext]:
     """The run's context; on leaving (however) removes every object labelled with the
     run id and the scratch directory."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"crossdock-{run_id}-"))
+    root = work_root()
+    root.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f"{run_id}-", dir=root))
     ctx = RunContext(run_id=run_id, engine=eng, labels=engine.labels(run_id), workdir=workdir)
     try:
         if eng is not None:
@@ -181,6 +184,9 @@ def _run_context(run_id: str, eng: Engine | None) -> Iterator[RunContext]:
     finally:
         if ctx.events is not None:
             ctx.events.close()
+        for undo in reversed(ctx.cleanups):
+            with contextlib.suppress(Exception):
+                undo()
         if eng is not None:
             try:
                 eng.cleanup(run_id)
@@ -211,28 +217,45 @@ def execute(
     workload = workloads.get(scenario.kind)
     states = [_VariantState(v) for v in scenario.variants]
     for state in states:
-        needs = workload.needs_engine(state.variant)
-        reason = no_engine if needs and no_engine else workload.skip_reason(ctx, state.variant)
+        if no_engine and workload.needs_engine(state.variant):
+            state.status, state.reason = "skipped", no_engine
+    try:
+        _prepare(workload, scenario, ctx, [s for s in states if s.status == "ok"])
+        rounds = [("warmup", i) for i in range(scenario.warmups)]
+        rounds += [("sample", i) for i in range(scenario.repetitions)]
+        for phase, index in rounds:
+            for state in states:
+                if state.status == "ok":
+                    _sample_once(
+                        workload, scenario, ctx, state, record=phase == "sample", index=index
+                    )
+                variant = state.variant.label(scenario.varying)
+                report.step(f"{scenario.name} [{variant}] {phase} {index + 1}")
+        return [_result(workload, scenario, ctx, s) for s in states]
+    finally:
+        workload.finish(ctx, scenario)
+
+
+def _prepare(
+    workload: workloads.Workload,
+    scenario: Scenario,
+    ctx: RunContext,
+    active: Sequence[_VariantState],
+) -> None:
+    """Provision for the *active* variants, then ask which of them cannot run here."""
+    if not active:
+        return
+    try:
+        workload.prepare(ctx, scenario, [s.variant for s in active])
+    except Exception as e:  # noqa: BLE001 - the failure boundary (STYLE 7)
+        _check_engine(ctx)
+        for state in active:
+            state.status, state.reason = "failed", f"preparing: {_describe(e)}"
+        return
+    for state in active:
+        reason = workload.skip_reason(ctx, state.variant)
         if reason:
             state.status, state.reason = "skipped", reason
-    engine_states = [s for s in states if s.status == "ok" and workload.needs_engine(s.variant)]
-    if engine_states:
-        try:
-            workload.prepare(ctx, scenario)
-        except Exception as e:  # noqa: BLE001 - the failure boundary (STYLE 7)
-            _check_engine(ctx)
-            for state in engine_states:
-                state.status, state.reason = "failed", f"preparing: {_describe(e)}"
-
-    rounds = [("warmup", i) for i in range(scenario.warmups)]
-    rounds += [("sample", i) for i in range(scenario.repetitions)]
-    for phase, index in rounds:
-        for state in states:
-            label = f"{scenario.name} [{state.variant.label(scenario.varying)}] {phase} {index + 1}"
-            if state.status == "ok":
-                _sample_once(workload, scenario, ctx, state, record=phase == "sample", index=index)
-            report.step(label)
-    return [_result(workload, scenario, ctx, s) for s in states]
 
 
 def _sample_once(

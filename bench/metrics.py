@@ -55,7 +55,33 @@ _DEFS = (
     ),
     MetricDef("batch", "s", "lower", "time to run and remove the whole batch"),
     # --- file I/O ---
+    MetricDef("bandwidth", "B/s", "higher", "fio: bytes transferred per second", headline=True),
+    MetricDef("iops", "op/s", "higher", "fio: I/O operations per second"),
+    MetricDef("lat_p50", "s", "lower", "fio: median completion latency of one I/O"),
+    MetricDef("lat_p99", "s", "lower", "fio: 99th percentile completion latency of one I/O"),
+    MetricDef("fsync_p50", "s", "lower", "fio: median latency of one fsync"),
+    MetricDef("fsync_p99", "s", "lower", "fio: 99th percentile latency of one fsync"),
+    MetricDef("create_rate", "op/s", "higher", "fio filecreate: files created per second", True),
+    MetricDef("stat_rate", "op/s", "higher", "fio filestat: files stat-ed per second", True),
+    MetricDef("delete_rate", "op/s", "higher", "fio filedelete: files deleted per second", True),
+    MetricDef("tree_unpack", "s", "lower", "tree: unpack the source tree (tar -x)"),
+    MetricDef("tree_walk", "s", "lower", "tree: walk and stat every entry (ls -lR)"),
+    MetricDef("tree_read", "s", "lower", "tree: read every file (cat)"),
+    MetricDef("tree_delete", "s", "lower", "tree: delete the tree (rm -rf)"),
+    MetricDef("tree_total", "s", "lower", "tree: all four phases", headline=True),
     # --- network ---
+    MetricDef(
+        "bitrate",
+        "bit/s",
+        "higher",
+        "iperf3: bits per second at the receiving side, omitted seconds excluded",
+        headline=True,
+    ),
+    MetricDef("retransmits", "1", "lower", "iperf3: TCP segments the sender retransmitted"),
+    MetricDef("sender_cpu", "%", "lower", "iperf3: sending process CPU time / wall time"),
+    MetricDef("receiver_cpu", "%", "lower", "iperf3: receiving process CPU time / wall time"),
+    MetricDef("rtt_p50", "s", "lower", "1-byte TCP request/response: median round trip", True),
+    MetricDef("rtt_p99", "s", "lower", "1-byte TCP request/response: 99th percentile round trip"),
 )
 
 METRICS: dict[str, MetricDef] = {m.name: m for m in _DEFS}

@@ -35,6 +35,16 @@ KINDS: tuple[str, ...] = ("startup", "fileio", "network", "command")
 STATUSES: tuple[str, ...] = ("ok", "skipped", "failed")
 RUN_STATUSES: tuple[str, ...] = ("complete", "partial")
 
+#: kind -> the variant parameter and value that mark the native baseline of that kind:
+#: every other variant of a scenario can be divided by the baseline variant that agrees
+#: with it on all other parameters.
+BASELINES: dict[str, tuple[str, Scalar]] = {
+    "startup": ("runtime", "native"),
+    "fileio": ("target", "native"),
+    "network": ("path", "native-loopback"),
+    "command": ("target", "native"),
+}
+
 #: schema version -> function converting a document of that version to the next one.
 UPCONVERTERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 

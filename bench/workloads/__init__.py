@@ -7,9 +7,9 @@ driver and ``crossdock list`` all read it (STYLE rules 4 and 6).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from bench.context import RunContext
@@ -26,6 +26,8 @@ class ParamSpec:
     minimum: float | None = None
     maximum: float | None = None
     help: str = ""
+    #: extra check of a value's form (e.g. a size like "128MiB"): the problem, or None
+    validator: Callable[[Any], str | None] | None = None
 
     def check(self, name: str, value: object) -> str | None:
         """Why *value* is not valid for parameter *name*, or ``None`` when it is."""
@@ -42,7 +44,7 @@ class ParamSpec:
             return f"{value!r} is below the minimum {self.minimum:g}"
         if self.maximum is not None and isinstance(value, int | float) and value > self.maximum:
             return f"{value!r} is above the maximum {self.maximum:g}"
-        return None
+        return self.validator(value) if self.validator is not None else None
 
 
 class Workload(Protocol):
@@ -62,11 +64,17 @@ class Workload(Protocol):
     def needs_engine(self, variant: Variant) -> bool:
         """Whether the variant runs in a container (and so is skipped without an engine)."""
 
-    def prepare(self, ctx: RunContext, scenario: Scenario) -> None:
-        """Provision what the scenario's variants share (images, networks, directories)."""
+    def prepare(self, ctx: RunContext, scenario: Scenario, variants: Sequence[Variant]) -> None:
+        """Provision what the scenario's *variants* (those still to run) share: images,
+        networks, directories. Raising fails all of them with the reason."""
+
+    def finish(self, ctx: RunContext, scenario: Scenario) -> None:
+        """Release what :meth:`prepare` made (always called, also after a failure). The
+        run's label cleanup is the safety net, not the plan."""
 
     def skip_reason(self, ctx: RunContext, variant: Variant) -> str | None:
-        """Why this variant cannot be measured here (recorded as a skip), or ``None``."""
+        """Why this variant cannot be measured here (recorded as a skip), or ``None``.
+        Called after :meth:`prepare`, which may have found out."""
 
     def sample(self, ctx: RunContext, scenario: Scenario, variant: Variant) -> dict[str, float]:
         """Measure one repetition: metric name -> value in the metric's unit.
@@ -88,6 +96,8 @@ class SampleError(Exception):
 #: kind -> "module:class" of its workload, imported on first use.
 _KINDS: dict[str, str] = {
     "startup": "bench.workloads.startup:StartupWorkload",
+    "network": "bench.workloads.network:NetworkWorkload",
+    "fileio": "bench.workloads.fileio:FileioWorkload",
 }
 
 

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -76,9 +76,12 @@ class StartupWorkload:
     def needs_engine(self, variant: Variant) -> bool:
         return variant["runtime"] == "container"
 
-    def prepare(self, ctx: RunContext, scenario: Scenario) -> None:
-        for image in sorted({str(v["image"]) for v in scenario.variants if self.needs_engine(v)}):
+    def prepare(self, ctx: RunContext, scenario: Scenario, variants: Sequence[Variant]) -> None:
+        for image in sorted({str(v["image"]) for v in variants if self.needs_engine(v)}):
             ctx.image(image)
+
+    def finish(self, ctx: RunContext, scenario: Scenario) -> None:
+        """Nothing to release: every sample removes its own containers."""
 
     def skip_reason(self, ctx: RunContext, variant: Variant) -> str | None:
         if variant["runtime"] == "native" and shutil.which(COMMAND[0]) is None:

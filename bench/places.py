@@ -1,0 +1,223 @@
+"""Places where files live during a file I/O measurement, native or in a container.
+
+A :class:`Place` is a directory plus a way to run commands next to it: on the host for
+``native``, or by ``exec`` in one long-lived container per target (so the writable layer
+of the ``container`` target persists between samples and exec start-up never enters a
+figure: the tools time themselves). Before anything is timed a place is checked: a bind
+mount must show on the host what the container wrote; the filesystem type the container
+actually saw is read from ``/proc/mounts``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker.errors
+
+from bench import host
+from bench.context import RunContext
+
+#: file I/O targets; each is a variant value of parameter ``target``
+TARGETS: tuple[str, ...] = ("native", "bind", "volume", "container", "tmpfs", "bind-windows")
+MOUNT_POINT = "/data"
+#: where a WSL distro sees the Windows drive used for ``bind-windows``
+WINDOWS_DIR = Path("/mnt/c/Users/Public")
+
+
+class PlaceError(Exception):
+    """A place could not be set up; the message says why."""
+
+
+@dataclass
+class Result:
+    """What a command run in a place printed, and how it ended."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Place:
+    """One target ready for measuring: a directory, where commands run, what it is."""
+
+    target: str
+    path: str
+    container: str | None = None
+    fs_type: str | None = None
+    skip: str | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def run(self, ctx: RunContext, argv: Sequence[str], *, timeout: float) -> Result:
+        """Run *argv* next to this place: on the host, or by exec in its container.
+
+        The timeout applies to host processes; an exec that hangs is ended when the
+        scenario's container is removed (a stuck exec cannot be killed by itself).
+        """
+        if self.container is None:
+            try:
+                done = subprocess.run(
+                    list(argv), capture_output=True, text=True, timeout=timeout, check=False
+                )
+            except subprocess.TimeoutExpired:
+                return Result(124, "", f"timed out after {timeout:g} s")
+            return Result(done.returncode, done.stdout, done.stderr)
+        api = ctx.require_engine().api
+        exec_id = api.exec_create(self.container, list(argv), stdout=True, stderr=True)["Id"]
+        out, err = api.exec_start(exec_id, demux=True)
+        code = api.exec_inspect(exec_id)["ExitCode"]
+        return Result(int(code or 0), _text(out), _text(err))
+
+
+def _text(data: bytes | None) -> str:
+    return data.decode("utf-8", "replace") if data else ""
+
+
+def open_place(ctx: RunContext, target: str, *, name: str, image: str, tmpfs_bytes: int) -> Place:
+    """Set up *target* for scenario *name*: a host directory, or a container (from image
+    tag *image*) with the target mounted at :data:`MOUNT_POINT`. A target that does not
+    exist here comes back with ``skip`` set to the reason."""
+    if target == "native":
+        directory = ctx.scratch(f"{name}/native")
+        return Place(target, str(directory), fs_type=host_fs_type(directory))
+    if ctx.engine is None:
+        return Place(target, MOUNT_POINT, skip="no engine")
+    mounts: dict[str, object] = {}
+    host_dir: Path | None = None
+    if target == "bind":
+        host_dir = ctx.scratch(f"{name}/bind")
+    elif target == "bind-windows":
+        problem = windows_drive_problem()
+        if problem:
+            return Place(target, MOUNT_POINT, skip=problem)
+        host_dir = WINDOWS_DIR / f"crossdock-{ctx.run_id}" / name
+        host_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = host_dir.parent
+        ctx.cleanups.append(lambda: shutil.rmtree(run_dir, ignore_errors=True))
+    if host_dir is not None:
+        mounts["binds"] = {str(host_dir): {"bind": MOUNT_POINT, "mode": "rw"}}
+    elif target == "volume":
+        volume = ctx.require_engine().client.volumes.create(
+            name=f"crossdock-{ctx.run_id.lower()}-{name}", labels=dict(ctx.labels)
+        )
+        mounts["binds"] = {str(volume.name): {"bind": MOUNT_POINT, "mode": "rw"}}
+    elif target == "tmpfs":
+        mounts["tmpfs"] = {MOUNT_POINT: f"size={tmpfs_bytes}"}
+    place = Place(target, MOUNT_POINT, container=_start(ctx, image, mounts))
+    place.fs_type = container_fs_type(ctx, place)
+    if host_dir is not None:
+        place.skip = check_bind(ctx, place, host_dir)
+    return place
+
+
+def close_place(ctx: RunContext, place: Place) -> None:
+    """Remove the place's container (and with it its writable layer)."""
+    if place.container is not None and ctx.engine is not None:
+        with contextlib.suppress(docker.errors.NotFound):
+            ctx.engine.api.remove_container(place.container, force=True, v=True)
+        place.container = None
+
+
+def _start(ctx: RunContext, image: str, mounts: dict[str, object]) -> str:
+    api = ctx.require_engine().api
+    container = api.create_container(
+        image,
+        command=["sleep", "2147483647"],
+        labels=dict(ctx.labels),
+        host_config=api.create_host_config(network_mode="none", **mounts),
+    )["Id"]
+    try:
+        api.start(container)
+    except docker.errors.APIError as e:
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_container(container, force=True)
+        raise PlaceError(f"the container for this target did not start: {e.explanation}") from None
+    return str(container)
+
+
+def check_bind(ctx: RunContext, place: Place, host_dir: Path) -> str | None:
+    """Write a token inside the container and read it back on the host. Returns why the
+    share does not work (read-only, or not the same directory), or ``None`` when it does."""
+    token = secrets.token_hex(8)
+    probe = f"{MOUNT_POINT}/.crossdock-share-probe"
+    wrote = place.run(ctx, ["sh", "-c", f"echo {token} > {probe}"], timeout=30)
+    if wrote.code != 0:
+        return f"the container cannot write to the bind mount: {wrote.stderr.strip()[:200]}"
+    seen = host_dir / ".crossdock-share-probe"
+    try:
+        content = seen.read_text(encoding="utf-8").strip()
+    except OSError:
+        return f"what the container wrote is not visible on the host at {host_dir}"
+    finally:
+        seen.unlink(missing_ok=True)
+    if content != token:
+        return f"the host sees different content at {host_dir} than the container wrote"
+    return None
+
+
+def container_fs_type(ctx: RunContext, place: Place) -> str | None:
+    """The filesystem type the container sees at the place (``/proc/mounts``)."""
+    mounts = place.run(ctx, ["cat", "/proc/mounts"], timeout=30)
+    mount_point = MOUNT_POINT if place.target != "container" else "/"
+    return fs_type_at(mounts.stdout, mount_point)
+
+
+def fs_type_at(proc_mounts: str, path: str) -> str | None:
+    """The type of the filesystem mounted at the longest mount point containing *path*."""
+    best: tuple[int, str] | None = None
+    for line in proc_mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = path == point or path.startswith(point.rstrip("/") + "/") or point == "/"
+        if inside and (best is None or len(point) > best[0]):
+            best = (len(point), fields[2])
+    return best[1] if best else None
+
+
+def host_fs_type(directory: Path) -> str | None:
+    """The filesystem type of a host directory (Linux and WSL: ``/proc/mounts``; macOS: the
+    ``mount`` table)."""
+    resolved = str(directory.resolve())
+    if host.host_os() == "linux":
+        try:
+            return fs_type_at(Path("/proc/mounts").read_text(encoding="utf-8"), resolved)
+        except OSError:
+            return None
+    if host.host_os() == "darwin":
+        try:
+            out = subprocess.run(
+                ["mount"], capture_output=True, text=True, timeout=10, check=False
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return None
+        # "/dev/disk3s5 on /System/Volumes/Data (apfs, local, journaled)"
+        table = "\n".join(
+            f"{line.split(' on ')[0]} {line.split(' on ')[1].split(' (')[0]} "
+            f"{line.split('(')[1].split(',')[0].rstrip(')')}"
+            for line in out.splitlines()
+            if " on " in line and "(" in line
+        )
+        return fs_type_at(table, resolved)
+    return None
+
+
+def windows_drive_problem() -> str | None:
+    """Why ``bind-windows`` cannot be measured here, or ``None`` inside WSL with a C: drive."""
+    if not host.in_wsl():
+        return (
+            "bind-windows needs crossdock running inside a WSL2 distro (a Windows drive at /mnt/c)"
+        )
+    if not WINDOWS_DIR.is_dir():
+        return f"{WINDOWS_DIR} does not exist in this WSL distro"
+    if not os.access(WINDOWS_DIR, os.W_OK):
+        return f"{WINDOWS_DIR} is not writable"
+    return None

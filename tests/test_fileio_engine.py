@@ -1,0 +1,87 @@
+"""Every file I/O target and workload, briefly, on the real engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import driver, engine, results
+from bench.cli import main
+from bench.context import work_root
+
+pytestmark = pytest.mark.engine
+
+SMALL = """
+kind = "fileio"
+name = "fileio-small"
+repetitions = 1
+warmups = 0
+timeout = 120
+[params]
+size = "8MiB"
+duration = 0.2
+files = 60
+[matrix]
+target = ["native", "bind", "volume", "container", "tmpfs", "bind-windows"]
+workload = ["seq-read", "seq-write", "rand-read", "rand-write", "fsync-write", "metadata", "tree"]
+"""
+
+HEADLINE = {
+    "seq-read": "bandwidth",
+    "seq-write": "bandwidth",
+    "rand-read": "bandwidth",
+    "rand-write": "bandwidth",
+    "fsync-write": "fsync_p50",
+    "metadata": "delete_rate",
+    "tree": "tree_total",
+}
+
+
+def test_every_target_and_workload(
+    tmp_path: Path, live_engine: engine.Engine, no_leftovers: None
+) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(SMALL, encoding="utf-8")
+    (run_file,) = driver.run(scenarios=[str(path)], out=tmp_path / "results")
+    doc = results.read(run_file.path)
+    by = {(r.variant["target"], r.variant["workload"]): r for r in doc.results}
+    assert len(by) == 42
+    fs: dict[str, object] = {}
+    for (target, workload), r in by.items():
+        if target == "bind-windows":
+            assert r.status == "skipped" and "WSL" in (r.reason or "")
+            continue
+        assert r.status == "ok", (target, workload, r.reason)
+        names = {m.name for m in r.metrics}
+        assert HEADLINE[str(workload)] in names
+        assert all(s > 0 for m in r.metrics for s in m.samples)
+        fs[str(target)] = r.extra["fs_type"]
+        if workload not in ("metadata", "tree"):
+            assert isinstance(r.extra["direct"], bool) and r.extra["direct_reason"]
+            assert r.tool and r.tool["name"] == "fio" and r.tool["version"].startswith("fio-")
+    assert fs["container"] == "overlay"
+    assert fs["tmpfs"] == "tmpfs"
+    assert fs["bind"] == fs["native"]  # the same kind of host directory, bind-mounted
+    # the scratch directories are gone with the run
+    assert not list(work_root().glob(f"{doc.run['id']}*"))
+
+
+@pytest.mark.parametrize(
+    ("matrix", "message"),
+    [
+        (
+            'target = ["bnid"]',
+            "unknown value 'bnid' (valid: native, bind, volume, container, tmpfs, bind-windows)",
+        ),
+        ('workload = ["seq-raed"]', "unknown value 'seq-raed' (valid: seq-read, seq-write"),
+        ('size = ["12 parsecs"]', "'12 parsecs' is not a size"),
+    ],
+)
+def test_bad_parameters_exit_2_with_the_choices(
+    tmp_path: Path, matrix: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(f'kind = "fileio"\n[matrix]\n{matrix}\n', encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "r")]) == 2
+    assert message in capsys.readouterr().err
