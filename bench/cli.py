@@ -97,6 +97,17 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--json", action="store_true")
     detect.set_defaults(handler=_cmd_detect)
 
+    validate = sub.add_parser(
+        "validate", help="the harness against the reference tools, side by side"
+    )
+    validate.add_argument(
+        "--area", action="append", default=[], choices=("startup", "fileio", "network")
+    )
+    validate.add_argument("--rounds", type=_positive, metavar="N", help="rounds per area")
+    validate.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
+    validate.add_argument("--context", metavar="NAME")
+    validate.set_defaults(handler=_cmd_validate)
+
     listing = sub.add_parser("list", help="the shipped scenarios and suites")
     listing.set_defaults(handler=_cmd_list)
 
@@ -190,6 +201,24 @@ def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
         for reason in record.detection:
             print(f"  - {reason}")
     return 0
+
+
+def _cmd_validate(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
+    from bench import console
+    from bench.validation.runner import validate
+
+    with console.ProgressBar(err) as bar:
+        done, path = validate(
+            areas=args.area, rounds=args.rounds, out=args.out, context=args.context,
+            argv=["crossdock", *argv], progress=bar,
+        )  # fmt: skip
+    comparisons = [c for v in done for c in v.comparisons]
+    Console(width=None if sys.stdout.isatty() else 160).print(console.validation_table(comparisons))
+    for v in done:
+        if not v.comparisons:
+            err.print(f"[yellow]{v.area}: nothing compared (reference tool missing on the host)")
+    print(path)
+    return EXIT_FAILED if any(c.passed is False for c in comparisons) else 0
 
 
 def _cmd_list(args: argparse.Namespace, err: Console, argv: list[str]) -> int:

@@ -5,7 +5,7 @@ Only the CLI uses this module; the core reports through :class:`bench.driver.Pro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 
 from rich.console import Console
@@ -23,6 +23,7 @@ from rich.table import Table
 from bench.metrics import format_value, metric
 from bench.results import BASELINES, Metric, Result, RunDocument
 from bench.stats import CV_WARN, summarize
+from bench.validation import Comparison
 
 
 class ProgressBar:
@@ -238,3 +239,29 @@ def warnings(document: RunDocument) -> list[str]:
             "sudo cpupower frequency-set -g performance"
         )
     return found
+
+
+def validation_table(comparisons: Sequence[Comparison]) -> Table:
+    """Each side-by-side comparison: medians, the ratio with its interval, pass or fail."""
+    table = Table(
+        title="validation: ratio = median(numerator) / median(denominator)", title_justify="left"
+    )
+    for column in ("comparison", "numerator", "denominator", "ratio [95% CI]", "target", "n", ""):
+        table.add_column(column, justify="right" if column in ("ratio [95% CI]", "n") else "left")
+    for c in comparisons:
+        ci = (
+            f" [{c.ci_low:.3f}–{c.ci_high:.3f}]"
+            if c.ci_low is not None and c.ci_high is not None
+            else ""
+        )
+        verdict = {True: "[green]pass", False: "[red]FAIL", None: "[dim]reported"}[c.passed]
+        table.add_row(
+            c.name,
+            f"{c.numerator} {format_value(c.median_numerator, c.unit)}",
+            f"{c.denominator} {format_value(c.median_denominator, c.unit)}",
+            f"{c.ratio:.3f}{ci}",
+            f"±{c.tolerance:.0%}" if c.tolerance is not None else "–",
+            str(c.n),
+            verdict,
+        )
+    return table

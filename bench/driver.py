@@ -13,7 +13,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -128,23 +128,11 @@ def _run_on(
 ) -> RunFile:
     run_id = new_run_id()
     live = eng if isinstance(eng, Engine) else None
-    document = results.RunDocument(
-        run={
-            "id": run_id,
-            "started_at": _now(),
-            "finished_at": None,
-            "harness_version": __version__,
-            "argv": list(argv),
-            "status": "partial",
-            "context": context,
-            "suite_plan": [
-                {"scenario": s.name, "repetitions": s.repetitions, "warmups": s.warmups}
-                for s in plan
-            ],
-        },
-        host=host.facts(),
-        engine=engine_record(live),
-        platform=platform_record(eng).to_json(),
+    plan_record = [
+        {"scenario": s.name, "repetitions": s.repetitions, "warmups": s.warmups} for s in plan
+    ]
+    document = new_document(
+        run_id=run_id, eng=eng, context=context, argv=argv, run_extra={"suite_plan": plan_record}
     )
     path = results.result_path(out, str(document.platform["id"]), run_id)
     results.write_atomic(path, document)
@@ -154,23 +142,22 @@ def _run_on(
         f"{document.platform['id']} · {run_id}",
         sum((s.warmups + s.repetitions) * len(s.variants) for s in plan),
     )
-    with _run_context(run_id, live) as ctx:
+    with run_context(run_id, live) as ctx:
         try:
             for scenario in plan:
                 outcome = execute(scenario, ctx, report, no_engine=_no_engine_reason(eng))
                 document = replace(document, results=document.results + tuple(outcome))
                 results.write_atomic(path, document)
         except BaseException:
-            document = replace(document, run={**document.run, "finished_at": _now()})
-            results.write_atomic(path, document)
+            results.write_atomic(path, finish_document(document, complete=False))
             raise
-    document = replace(document, run={**document.run, "finished_at": _now(), "status": "complete"})
+    document = finish_document(document, complete=True)
     results.write_atomic(path, document)
     return RunFile(path, document)
 
 
 @contextmanager
-def _run_context(run_id: str, eng: Engine | None) -> Iterator[RunContext]:
+def run_context(run_id: str, eng: Engine | None) -> Iterator[RunContext]:
     """The run's context; on leaving (however) removes every object labelled with the
     run id and the scratch directory."""
     root = work_root()
@@ -193,6 +180,41 @@ def _run_context(run_id: str, eng: Engine | None) -> Iterator[RunContext]:
             finally:
                 eng.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def new_document(
+    *,
+    run_id: str,
+    eng: Engine | NoEngineError,
+    context: str | None,
+    argv: Sequence[str],
+    run_extra: Mapping[str, Any] | None = None,
+) -> results.RunDocument:
+    """A new, still ``partial`` results document: run, host, engine and platform records."""
+    live = eng if isinstance(eng, Engine) else None
+    return results.RunDocument(
+        run={
+            "id": run_id,
+            "started_at": _now(),
+            "finished_at": None,
+            "harness_version": __version__,
+            "argv": list(argv),
+            "status": "partial",
+            "context": context,
+            **(run_extra or {}),
+        },
+        host=host.facts(),
+        engine=engine_record(live),
+        platform=platform_record(eng).to_json(),
+    )
+
+
+def finish_document(document: results.RunDocument, *, complete: bool) -> results.RunDocument:
+    """*document* with its end time set, and marked ``complete`` when *complete*."""
+    run = {**document.run, "finished_at": _now()}
+    if complete:
+        run["status"] = "complete"
+    return replace(document, run=run)
 
 
 # --- one scenario: the failure boundary ------------------------------------------------------

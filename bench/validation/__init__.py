@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bench.results import Result
+from bench.stats import ratio_of_medians, summarize
 
 
 @dataclass(frozen=True)
@@ -49,3 +50,32 @@ class Validation:
     area: str
     comparisons: Sequence[Comparison]
     results: Sequence[Result] = field(default_factory=tuple)
+
+
+def compare(
+    name: str,
+    *,
+    numerator: tuple[str, Sequence[float]],
+    denominator: tuple[str, Sequence[float]],
+    unit: str,
+    tolerance: float | None,
+    note: str = "",
+) -> Comparison:
+    """A :class:`Comparison` of two labelled sample sets: the ratio of their medians with a
+    bootstrap interval (:func:`bench.stats.ratio_of_medians`)."""
+    (num_name, num), (den_name, den) = numerator, denominator
+    ratio = ratio_of_medians(den, num)
+    return Comparison(
+        name=name,
+        numerator=num_name,
+        denominator=den_name,
+        unit=unit,
+        median_numerator=summarize(num).median,
+        median_denominator=summarize(den).median,
+        ratio=ratio.value if ratio else float("nan"),
+        ci_low=ratio.ci[0] if ratio and ratio.ci else None,
+        ci_high=ratio.ci[1] if ratio and ratio.ci else None,
+        n=min(len(num), len(den)),
+        tolerance=tolerance,
+        note=note,
+    )

@@ -162,6 +162,10 @@ class FileioWorkload:
             extra |= {"direct": direct, "direct_reason": why, "ioengine": "psync"}
         return {"name": "fio", "version": tool.fio_version or "unknown"}, extra
 
+    def place_path(self, target: str) -> str:
+        """The directory the files of *target* live in (after :meth:`prepare`)."""
+        return self._places[target].path
+
     # --- pieces ----------------------------------------------------------------------------
 
     def _find_tools(self, ctx: RunContext, place: places.Place) -> _Tool:
