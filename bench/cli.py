@@ -184,7 +184,7 @@ def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int
 
 
 def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    from bench import driver, engine, platform
+    from bench import driver, engine, places, platform
 
     if args.source is not None:
         try:
@@ -193,7 +193,12 @@ def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
             raise BadInputError(f"{args.source}: cannot read ({e.strerror})") from None
         record = platform.detect_capture(text, host_os=args.host_os)
     else:
-        record = driver.platform_record(engine.connect(args.context))
+        eng = engine.connect(args.context)
+        record = driver.platform_record(eng)
+        with driver.run_context(driver.new_run_id(), eng) as ctx:
+            fs_type, reason = places.probe_file_sharing(ctx)
+        if fs_type is not None:
+            record = record.with_file_sharing(fs_type, reason)
     if args.json:
         print(json.dumps({"platform": record.to_json()}, indent=1))
     else:

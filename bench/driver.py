@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench import __version__, engine, host, platform, results, workloads
+from bench import __version__, engine, host, places, platform, results, workloads
 from bench.context import EventLog, RunContext, work_root
 from bench.engine import Engine
 from bench.errors import EngineLostError, NoEngineError
@@ -144,6 +144,8 @@ def _run_on(
     )
     with run_context(run_id, live) as ctx:
         try:
+            document = with_file_sharing(document, ctx)
+            results.write_atomic(path, document)
             for scenario in plan:
                 outcome = execute(scenario, ctx, report, no_engine=_no_engine_reason(eng))
                 document = replace(document, results=document.results + tuple(outcome))
@@ -207,6 +209,24 @@ def new_document(
         engine=engine_record(live),
         platform=platform_record(eng).to_json(),
     )
+
+
+def with_file_sharing(document: results.RunDocument, ctx: RunContext) -> results.RunDocument:
+    """*document* with ``platform.file_sharing`` probed on the engine (DESIGN 3.3); a probe
+    that fails says why in ``platform.detection`` instead of guessing."""
+    if ctx.engine is None:
+        return document
+    try:
+        fs_type, reason = places.probe_file_sharing(ctx)
+    except Exception as e:  # noqa: BLE001 - a failed probe is recorded, not fatal
+        _check_engine(ctx)
+        fs_type, reason = None, f"file-sharing probe failed: {_describe(e)}"
+    record = {
+        **document.platform,
+        "file_sharing": fs_type,
+        "detection": [*document.platform["detection"], reason],
+    }
+    return replace(document, platform=record)
 
 
 def finish_document(document: results.RunDocument, *, complete: bool) -> results.RunDocument:

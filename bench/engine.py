@@ -113,7 +113,7 @@ class Engine:
         selector = f"{LABEL_RUN}={run_id}" if run_id else f"{LABEL_MANAGED}=true"
         filters: dict[str, str | list[str] | bool] = {"label": selector}
         removed = {"containers": 0, "networks": 0, "volumes": 0, "images": 0}
-        for c in self.client.containers.list(all=True, filters=filters, ignore_removed=True):
+        for c in self.client.containers.list(all=True, filters=filters, sparse=True):
             removed["containers"] += _quietly(lambda c=c: c.remove(force=True, v=True))
         for n in self.client.networks.list(filters=filters):
             removed["networks"] += _quietly(n.remove)
@@ -131,7 +131,8 @@ class Engine:
         filters: dict[str, str | list[str] | bool] = {"label": selector}
         return {
             "containers": [
-                str(c.name) for c in self.client.containers.list(all=True, filters=filters)
+                _container_name(c)
+                for c in self.client.containers.list(all=True, filters=filters, sparse=True)
             ],
             "networks": [str(n.name) for n in self.client.networks.list(filters=filters)],
             "volumes": [str(v.name) for v in self.client.volumes.list(filters=filters)],
@@ -183,6 +184,12 @@ def connect(context: str | None = None) -> Engine:
             f"No Docker engine answered at {target.endpoint}: {_short(e)}.\n{_WHAT_TO_DO}"
         ) from None
     return Engine(client=client, target=target, info=info, version=version)
+
+
+def _container_name(container: Any) -> str:
+    # sparse listings (no per-container inspect: no race with removals) carry "Names"
+    names = container.attrs.get("Names") or [container.id]
+    return str(names[0]).lstrip("/")
 
 
 def _short(error: BaseException) -> str:

@@ -169,18 +169,25 @@ def container_fs_type(ctx: RunContext, place: Place) -> str | None:
     return fs_type_at(mounts.stdout, mount_point)
 
 
-def fs_type_at(proc_mounts: str, path: str) -> str | None:
-    """The type of the filesystem mounted at the longest mount point containing *path*."""
-    best: tuple[int, str] | None = None
+def mount_at(proc_mounts: str, path: str) -> tuple[str, str, str] | None:
+    """``(device, mount point, type)`` of the longest mount point containing *path* in a
+    ``/proc/mounts`` text (the last such line wins, as the kernel stacks them)."""
+    best: tuple[str, str, str] | None = None
     for line in proc_mounts.splitlines():
         fields = line.split()
         if len(fields) < 3:
             continue
         point = fields[1].replace("\\040", " ")
         inside = path == point or path.startswith(point.rstrip("/") + "/") or point == "/"
-        if inside and (best is None or len(point) > best[0]):
-            best = (len(point), fields[2])
-    return best[1] if best else None
+        if inside and (best is None or len(point) >= len(best[1])):
+            best = (fields[0], point, fields[2])
+    return best
+
+
+def fs_type_at(proc_mounts: str, path: str) -> str | None:
+    """The type of the filesystem mounted at the longest mount point containing *path*."""
+    found = mount_at(proc_mounts, path)
+    return found[2] if found else None
 
 
 def host_fs_type(directory: Path) -> str | None:
@@ -221,3 +228,24 @@ def windows_drive_problem() -> str | None:
     if not os.access(WINDOWS_DIR, os.W_OK):
         return f"{WINDOWS_DIR} is not writable"
     return None
+
+
+def probe_file_sharing(ctx: RunContext) -> tuple[str | None, str]:
+    """What a bind mount of a harness directory is, as a container sees it: the filesystem
+    type from its ``/proc/mounts`` (``virtiofs``, ``fakeowner``, ``fuse.grpcfuse``, ``9p``,
+    ``ext4`` ...) and a sentence saying how it was found."""
+    place = open_place(
+        ctx, "bind", name="sharing-probe", image=ctx.image("busybox").tag, tmpfs_bytes=0
+    )
+    try:
+        mounts = place.run(ctx, ["cat", "/proc/mounts"], timeout=30).stdout
+        found = mount_at(mounts, MOUNT_POINT)
+    finally:
+        close_place(ctx, place)
+    if found is None:
+        return None, "a probe container's /proc/mounts had no entry for its bind mount"
+    device, point, fs_type = found
+    reason = f"a probe container saw its bind mount at {point} as {fs_type!r} (source {device!r})"
+    if place.skip:
+        reason += f"; but {place.skip}"
+    return fs_type, reason

@@ -66,3 +66,8 @@ def test_detect_classifies_the_live_engine(
     record = json.loads(capsys.readouterr().out)["platform"]
     assert record["id"] == "linux-native"
     assert record["detection"]
+    # the file-sharing probe: what a bind mount of a harness directory is, seen from inside
+    with open("/proc/mounts", encoding="utf-8") as f:
+        host_types = {line.split()[2] for line in f}
+    assert record["file_sharing"] in host_types
+    assert "probe container saw its bind mount" in record["detection"][-1]

@@ -53,6 +53,7 @@ def test_startup_scenario_writes_every_phase_for_every_variant(
     )
     doc = results.read(run_file.path)
     assert run_file.path.parent.name == doc.platform["id"] == "linux-native"
+    assert doc.platform["file_sharing"]  # probed, e.g. ext4 or xfs here
     assert doc.run["status"] == "complete"
     assert doc.engine["server_version"] == live_engine.info["ServerVersion"]
     assert doc.host["cpu_count"] == os.cpu_count()
