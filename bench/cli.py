@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from bench import __version__, scenarios
 from bench.errors import BadInputError, CrossdockError
+from bench.platform import PLATFORM_IDS
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -75,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-no-engine",
         action="store_true",
         help="without an engine, record the skip and run the native baselines",
+    )
+    run.add_argument(
+        "--expect-platform",
+        metavar="ID",
+        choices=PLATFORM_IDS,
+        help="fail (exit 3) unless the engine is this platform, e.g. linux-native",
     )
     run.set_defaults(handler=_cmd_run)
 
@@ -150,6 +157,7 @@ def _cmd_run(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
             out=args.out,
             contexts=args.context,
             allow_no_engine=args.allow_no_engine,
+            expect_platform=args.expect_platform,
             argv=["crossdock", *argv],
             progress=bar,
             on_file=lambda p: bar.note(f"writing [bold]{p}[/]"),

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from bench import __version__, engine, host, places, platform, results, workloads
 from bench.context import EventLog, RunContext, work_root
 from bench.engine import Engine
-from bench.errors import EngineLostError, NoEngineError
+from bench.errors import EngineLostError, NoEngineError, PlatformMismatchError
 from bench.metrics import metric
 from bench.scenarios import Scenario, Variant, resolve
 
@@ -67,6 +67,7 @@ def run(
     out: Path = Path("results"),
     contexts: Sequence[str] = (),
     allow_no_engine: bool = False,
+    expect_platform: str | None = None,
     argv: Sequence[str] = (),
     progress: Progress | None = None,
     on_file: Callable[[Path], None] | None = None,
@@ -78,9 +79,14 @@ def run(
     false (nothing is written then), :class:`EngineLostError` when an engine stops answering
     mid-run (the file keeps what was measured), and ``KeyboardInterrupt`` after writing a
     partial file and cleaning up. *on_file* is told each results path as soon as it exists.
+    With *expect_platform*, an engine detected as another platform raises
+    :class:`PlatformMismatchError` before anything is measured (a CI cell that should have
+    had an engine fails loudly instead of recording a skip).
     """
     plan = resolve(scenarios, suite=suite, repeat=repeat, warmup=warmup)
     engines = _connect_all(contexts, allow_no_engine)
+    if expect_platform is not None:
+        _check_expected(engines, expect_platform)
     report = progress or _Silent()
     files = []
     for target, eng in engines:
@@ -114,6 +120,21 @@ def _connect_all(
                 raise
             connected.append((name, e))
     return connected
+
+
+def _check_expected(
+    engines: Sequence[tuple[str | None, Engine | NoEngineError]], expected: str
+) -> None:
+    for _, eng in engines:
+        found = platform_record(eng)
+        if found.id != expected:
+            for _, other in engines:
+                if isinstance(other, Engine):
+                    other.close()
+            raise PlatformMismatchError(
+                f"expected platform {expected!r} but found {found.id!r} "
+                f"({'; '.join(found.detection)}). Nothing was measured."
+            )
 
 
 def _run_on(

@@ -32,6 +32,12 @@ class NoEngineError(CrossdockError):
     exit_code = 3
 
 
+class PlatformMismatchError(CrossdockError):
+    """The engine is not the platform the caller said to expect (exit 3)."""
+
+    exit_code = 3
+
+
 class EngineLostError(CrossdockError):
     """The engine stopped answering in the middle of a run (exit 3)."""
 
