@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -20,6 +21,9 @@ from rich.markup import escape
 from bench import __version__, scenarios
 from bench.errors import BadInputError, CrossdockError
 from bench.platform import PLATFORM_IDS
+
+if TYPE_CHECKING:
+    from bench import driver
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -82,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ID",
         choices=PLATFORM_IDS,
         help="fail (exit 3) unless the engine is this platform, e.g. linux-native",
+    )
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RESULTS_FILE",
+        help="complete a partial run without repeating the scenarios it stored",
     )
     run.set_defaults(handler=_cmd_run)
 
@@ -148,6 +158,15 @@ def _non_negative(text: str) -> int:
 def _cmd_run(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
     from bench import console, driver
 
+    if args.resume is not None:
+        if args.scenarios or args.suite or args.context or args.repeat or args.warmup:
+            raise BadInputError(
+                "--resume continues the recorded plan: give it alone (no scenarios, "
+                "--suite, --context, --repeat or --warmup)"
+            )
+        with console.ProgressBar(err) as bar:
+            files = [driver.resume(path=args.resume, argv=["crossdock", *argv], progress=bar)]
+        return _print_runs(files, err)
     with console.ProgressBar(err) as bar:
         files = driver.run(
             scenarios=args.scenarios,
@@ -162,6 +181,12 @@ def _cmd_run(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
             progress=bar,
             on_file=lambda p: bar.note(f"writing [bold]{p}[/]"),
         )
+    return _print_runs(files, err)
+
+
+def _print_runs(files: list[driver.RunFile], err: Console) -> int:
+    from bench import console
+
     for f in files:
         err.print(console.summary_table(f.document))
         for table in console.slowdown_tables(f.document):

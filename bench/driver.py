@@ -9,6 +9,7 @@ up everything labelled with the run id on success, failure and interruption.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
 import subprocess
@@ -23,7 +24,13 @@ from typing import Any, Protocol
 from bench import __version__, engine, host, places, platform, results, workloads
 from bench.context import EventLog, RunContext, work_root
 from bench.engine import Engine
-from bench.errors import EngineLostError, NoEngineError, PlatformMismatchError
+from bench.errors import (
+    BadInputError,
+    EngineLostError,
+    NoEngineError,
+    PlatformMismatchError,
+    ResultsWriteError,
+)
 from bench.metrics import metric
 from bench.scenarios import Scenario, Variant, resolve
 
@@ -87,21 +94,50 @@ def run(
     engines = _connect_all(contexts, allow_no_engine)
     if expect_platform is not None:
         _check_expected(engines, expect_platform)
-    report = progress or _Silent()
-    files = []
-    for target, eng in engines:
-        files.append(
-            _run_on(
-                plan=plan,
-                eng=eng,
-                context=target,
-                out=out,
-                argv=argv,
-                report=report,
-                on_file=on_file,
-            )
+    sessions = [_open(plan, eng, context, out, argv) for context, eng in engines]
+    for session in sessions:
+        if on_file:
+            on_file(session.path)
+    return _execute_plan(plan, sessions, progress or _Silent())
+
+
+def resume(
+    *,
+    path: Path,
+    argv: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> RunFile:
+    """Complete the partial run stored at *path*: run the scenarios of its plan that have no
+    results yet, on the same platform, into the same file. Completed scenarios are not
+    repeated (the driver stores results a whole scenario at a time)."""
+    document = results.read(path)
+    if document.run["status"] == "complete":
+        raise BadInputError(f"{path}: this run is complete; there is nothing to resume")
+    entries = document.run.get("suite_plan")
+    if not isinstance(entries, list):
+        raise BadInputError(f"{path}: no plan recorded in run.suite_plan; cannot resume")
+    done = {r.scenario for r in document.results}
+    plan = [
+        replace(
+            resolve([str(e.get("source") or e["scenario"])])[0],
+            repetitions=int(e["repetitions"]),
+            warmups=int(e["warmups"]),
         )
-    return files
+        for e in entries
+        if e["scenario"] not in done
+    ]
+    context = document.run.get("context")
+    try:
+        eng: Engine | NoEngineError = engine.connect(context)
+    except NoEngineError as e:
+        if document.platform["id"] != "unknown":
+            raise
+        eng = e
+    _check_expected([(context, eng)], str(document.platform["id"]))
+    resumed = [*document.run.get("resumed", []), {"at": _now(), "argv": list(argv)}]
+    document = replace(document, run={**document.run, "resumed": resumed})
+    session = _Session(eng, document, path)
+    return _execute_plan(plan, [session], progress or _Silent())[0]
 
 
 def _connect_all(
@@ -137,46 +173,92 @@ def _check_expected(
             )
 
 
-def _run_on(
-    *,
+@dataclass
+class _Session:
+    """One engine's part of a run: its engine, results document and file."""
+
+    eng: Engine | NoEngineError
+    document: results.RunDocument
+    path: Path
+
+    @property
+    def live(self) -> Engine | None:
+        return self.eng if isinstance(self.eng, Engine) else None
+
+    def store(self, document: results.RunDocument) -> None:
+        """Keep *document* as this session's, on disk first (atomically)."""
+        try:
+            results.write_atomic(self.path, document)
+        except OSError as e:
+            raise ResultsWriteError(
+                f"cannot write {self.path}: {e.strerror or e}. The file keeps its last "
+                "complete version (every scenario finished before this one); free space or "
+                f"choose another --out, then finish with: crossdock run --resume {self.path}"
+            ) from None
+        self.document = document
+
+
+def _open(
     plan: Sequence[Scenario],
     eng: Engine | NoEngineError,
     context: str | None,
     out: Path,
     argv: Sequence[str],
-    report: Progress,
-    on_file: Callable[[Path], None] | None,
-) -> RunFile:
+) -> _Session:
+    """A new session with its results file written at once (``partial``)."""
     run_id = new_run_id()
-    live = eng if isinstance(eng, Engine) else None
-    plan_record = [
-        {"scenario": s.name, "repetitions": s.repetitions, "warmups": s.warmups} for s in plan
+    record = [
+        {
+            "scenario": s.name,
+            "source": str(s.path) if s.path else s.name,
+            "repetitions": s.repetitions,
+            "warmups": s.warmups,
+        }
+        for s in plan
     ]
     document = new_document(
-        run_id=run_id, eng=eng, context=context, argv=argv, run_extra={"suite_plan": plan_record}
+        run_id=run_id, eng=eng, context=context, argv=argv, run_extra={"suite_plan": record}
     )
-    path = results.result_path(out, str(document.platform["id"]), run_id)
-    results.write_atomic(path, document)
-    if on_file:
-        on_file(path)
+    session = _Session(
+        eng, document, results.result_path(out, str(document.platform["id"]), run_id)
+    )
+    session.store(document)
+    return session
+
+
+def _execute_plan(
+    plan: Sequence[Scenario], sessions: Sequence[_Session], report: Progress
+) -> list[RunFile]:
+    """Run *plan* on every session, interleaved scenario by scenario across engines, so
+    drift lands on all of them; always cleans up, and marks the files complete at the end."""
+    label = " + ".join(f"{s.document.platform['id']} · {s.document.run['id']}" for s in sessions)
     report.begin(
-        f"{document.platform['id']} · {run_id}",
-        sum((s.warmups + s.repetitions) * len(s.variants) for s in plan),
+        label, len(sessions) * sum((p.warmups + p.repetitions) * len(p.variants) for p in plan)
     )
-    with run_context(run_id, live) as ctx:
+    with contextlib.ExitStack() as stack:
+        contexts = [
+            stack.enter_context(run_context(str(s.document.run["id"]), s.live)) for s in sessions
+        ]
         try:
-            document = with_file_sharing(document, ctx)
-            results.write_atomic(path, document)
+            for session, ctx in zip(sessions, contexts, strict=True):
+                if session.document.platform.get("file_sharing") is None:
+                    session.store(with_file_sharing(session.document, ctx))
             for scenario in plan:
-                outcome = execute(scenario, ctx, report, no_engine=_no_engine_reason(eng))
-                document = replace(document, results=document.results + tuple(outcome))
-                results.write_atomic(path, document)
+                for session, ctx in zip(sessions, contexts, strict=True):
+                    outcome = execute(
+                        scenario, ctx, report, no_engine=_no_engine_reason(session.eng)
+                    )
+                    session.store(
+                        replace(session.document, results=session.document.results + tuple(outcome))
+                    )
         except BaseException:
-            results.write_atomic(path, finish_document(document, complete=False))
+            for session in sessions:
+                with contextlib.suppress(ResultsWriteError):
+                    session.store(finish_document(session.document, complete=False))
             raise
-    document = finish_document(document, complete=True)
-    results.write_atomic(path, document)
-    return RunFile(path, document)
+    for session in sessions:
+        session.store(finish_document(session.document, complete=True))
+    return [RunFile(s.path, s.document) for s in sessions]
 
 
 @contextmanager
@@ -185,10 +267,14 @@ def run_context(run_id: str, eng: Engine | None) -> Iterator[RunContext]:
     run id and the scratch directory."""
     root = work_root()
     root.mkdir(parents=True, exist_ok=True)
+    _sweep_scratch(root)
     workdir = Path(tempfile.mkdtemp(prefix=f"{run_id}-", dir=root))
+    (workdir / _OWNER).write_text(f"{host.host_id()} {os.getpid()}\n", encoding="utf-8")
     ctx = RunContext(run_id=run_id, engine=eng, labels=engine.labels(run_id), workdir=workdir)
     try:
         if eng is not None:
+            for stale in eng.stale_runs():
+                eng.cleanup(stale)
             ctx.events = EventLog(eng, run_id)
         yield ctx
     finally:
@@ -198,11 +284,26 @@ def run_context(run_id: str, eng: Engine | None) -> Iterator[RunContext]:
             with contextlib.suppress(Exception):
                 undo()
         if eng is not None:
-            try:
+            # an engine that went away cannot be cleaned now; the next run removes the
+            # leftovers (their owner process is gone by then)
+            with contextlib.suppress(Exception):
                 eng.cleanup(run_id)
-            finally:
-                eng.close()
+            eng.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+_OWNER = ".crossdock-owner"
+
+
+def _sweep_scratch(root: Path) -> None:
+    """Remove scratch directories of runs of this machine whose process is gone."""
+    for owner in root.glob(f"*/{_OWNER}"):
+        try:
+            machine, pid = owner.read_text(encoding="utf-8").split()
+        except (OSError, ValueError):
+            continue
+        if machine == host.host_id() and pid.isdigit() and not host.alive(int(pid)):
+            shutil.rmtree(owner.parent, ignore_errors=True)
 
 
 def new_document(

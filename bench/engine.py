@@ -20,10 +20,12 @@ import docker.utils
 from docker.context import ContextAPI
 
 from bench.errors import BadInputError, NoEngineError
+from bench.host import alive, host_id
 
 LABEL_MANAGED = "io.crossdock.managed"
 LABEL_RUN = "io.crossdock.run"
 LABEL_PID = "io.crossdock.pid"
+LABEL_HOST = "io.crossdock.host"
 
 PROBE_TIMEOUT_S = 5.0
 API_TIMEOUT_S = 300.0
@@ -125,6 +127,28 @@ class Engine:
             )
         return removed
 
+    def stale_runs(self) -> list[str]:
+        """Run ids whose objects were left by a crossdock process of this machine that no
+        longer exists (a SIGKILL, a crash, a closed laptop lid). Runs of other machines and
+        of live processes are never listed."""
+        filters: dict[str, str | list[str] | bool] = {"label": f"{LABEL_MANAGED}=true"}
+        owners: dict[str, tuple[str, str]] = {}
+        objects: list[Any] = [
+            *self.client.containers.list(all=True, filters=filters, sparse=True),
+            *self.client.networks.list(filters=filters),
+            *self.client.volumes.list(filters=filters),
+            *self.client.images.list(filters=filters),
+        ]
+        for obj in objects:
+            found = (obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels")) or {}
+            if LABEL_RUN in found:
+                owners[found[LABEL_RUN]] = (found.get(LABEL_HOST, ""), found.get(LABEL_PID, ""))
+        return sorted(
+            run
+            for run, (owner, pid) in owners.items()
+            if owner == host_id() and pid.isdigit() and not alive(int(pid))
+        )
+
     def leftovers(self, run_id: str | None = None) -> dict[str, list[str]]:
         """Names/ids of the labelled objects still present (what :meth:`cleanup` would remove)."""
         selector = f"{LABEL_RUN}={run_id}" if run_id else f"{LABEL_MANAGED}=true"
@@ -145,7 +169,16 @@ class Engine:
 
 def labels(run_id: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The labels every object of run *run_id* carries."""
-    return {LABEL_MANAGED: "true", LABEL_RUN: run_id, LABEL_PID: str(os.getpid()), **(extra or {})}
+    return {
+        LABEL_MANAGED: "true",
+        LABEL_RUN: run_id,
+        LABEL_PID: str(os.getpid()),
+        LABEL_HOST: host_id(),
+        **(extra or {}),
+    }
+
+
+
 
 
 def connect(context: str | None = None) -> Engine:

@@ -26,6 +26,10 @@ class ResultsError(BadInputError):
     """A results file that is unreadable, of another schema version or not crossdock's."""
 
 
+class ResultsWriteError(CrossdockError):
+    """The results file could not be written (a full disk, a read-only directory)."""
+
+
 class NoEngineError(CrossdockError):
     """No Docker engine answered (exit 3)."""
 

@@ -26,6 +26,22 @@ def in_wsl() -> bool:
         return False
 
 
+def host_id() -> str:
+    """This machine, as results and labels name it: a hash of its host name."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
+
+
+def alive(pid: int) -> bool:
+    """Whether process *pid* exists on this machine (unsure counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists but not ours (EPERM), or cannot tell: never treat as gone
+    return True
+
+
 def facts() -> dict[str, Any]:
     """The host record stored in every results file."""
     return {
@@ -37,7 +53,7 @@ def facts() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "memory_bytes": _memory_bytes(),
         # a hash, not the name: results files are shared publicly
-        "hostname_hash": hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12],
+        "hostname_hash": host_id(),
         "python": pyplatform.python_version(),
         "wsl": in_wsl(),
         "cpu_governor": _cpu_governor(),

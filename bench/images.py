@@ -91,6 +91,8 @@ def build(engine: Engine, name: str, *, run_id: str, labels: Mapping[str, str]) 
             rm=True,
             forcerm=True,
             pull=False,
+            # host assembly needs no network; the registry way fetches packages
+            network_mode="none" if method == "host" else None,
         )
     except (docker.errors.BuildError, docker.errors.APIError) as e:
         hint = (

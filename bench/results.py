@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -174,7 +175,7 @@ def write_atomic(path: Path, document: RunDocument) -> None:
     The text is rendered before any file is touched, so a serialisation error writes
     nothing; a failing disk leaves the previous version and no temporary file behind.
     """
-    text = json.dumps(document.to_json(), indent=1, allow_nan=False) + "\n"
+    text = json.dumps(redact_home(document.to_json()), indent=1, allow_nan=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -186,6 +187,22 @@ def write_atomic(path: Path, document: RunDocument) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def redact_home(value: Any, home: str | None = None) -> Any:
+    """*value* with the user's home directory written as ``~`` in every string: results
+    files are shared, and a home path names its user."""
+    home = home if home is not None else str(Path.home())
+    if isinstance(value, str):
+        if len(home) <= 1:
+            return value
+        # the home directory as a whole path component only: /root, not /rootfs
+        return re.sub(re.escape(home) + r"(?![\w.-])", "~", value)
+    if isinstance(value, dict):
+        return {k: redact_home(v, home) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_home(v, home) for v in value]
+    return value
 
 
 def read(path: Path) -> RunDocument:

@@ -135,3 +135,16 @@ def test_invalid_values_are_refused() -> None:
         results.from_json(data)
     with pytest.raises(ValueError, match="finite"):
         results.Metric("x", "s", "lower", (float("nan"),))
+
+
+def test_the_home_directory_is_not_written_into_results(tmp_path: Path) -> None:
+    home = str(Path.home())
+    doc = document()
+    object.__setattr__(doc, "run", {**doc.run, "argv": ["crossdock", "run", f"{home}/my.toml"]})
+    path = tmp_path / "r.json"
+    results.write_atomic(path, doc)
+    text = path.read_text()
+    assert home not in text
+    assert "~/my.toml" in text
+    assert results.redact_home({"a": ["/home/al/x", 3]}, "/home/al") == {"a": ["~/x", 3]}
+    assert results.redact_home("/home/alfred /home/al", "/home/al") == "/home/alfred ~"

@@ -799,7 +799,7 @@ def _host_server(
     """Start *program*'s server on the host at *bind* (a free port), stopped with its
     whole process group when *stack* closes; returns the port once it listens."""
     check_address(engine, bind)
-    port = _free_port(bind)
+    port = free_port(bind)
     proc = _spawn(_on_host(program.server(bind, port)), stderr=subprocess.STDOUT)
     assert proc.stdout is not None
     lines: list[str] = []
@@ -841,7 +841,9 @@ def _collect(stream: IO[str], lines: list[str]) -> None:
         lines.append(line)
 
 
-def _free_port(address: str) -> int:
+def free_port(address: str) -> int:
+    """A TCP port free at *address* now (the kernel's pick; a race is unlikely and fails
+    the repetition loudly rather than measuring something else)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((address, 0))
         return int(s.getsockname()[1])
