@@ -82,6 +82,30 @@ def _default_endpoint() -> str:
     return "npipe:////./pipe/docker_engine" if os.name == "nt" else "unix:///var/run/docker.sock"
 
 
+@dataclass(frozen=True)
+class Labelled:
+    """A crossdock object in the engine: its kind, name and labels."""
+
+    kind: str
+    name: str
+    labels: Mapping[str, str]
+
+    @property
+    def run(self) -> str | None:
+        return self.labels.get(LABEL_RUN)
+
+    @property
+    def pid(self) -> int | None:
+        pid = self.labels.get(LABEL_PID, "")
+        return int(pid) if pid.isdigit() else None
+
+    @property
+    def orphaned(self) -> bool:
+        """Made by a process of this machine that no longer exists."""
+        mine = self.labels.get(LABEL_HOST) == host_id()
+        return mine and self.pid is not None and not alive(self.pid)
+
+
 @dataclass
 class Engine:
     """A connected engine: the SDK client, where it is, and its info/version documents."""
@@ -127,41 +151,38 @@ class Engine:
             )
         return removed
 
+    def objects(self, run_id: str | None = None) -> list[Labelled]:
+        """Every crossdock object in the engine (of *run_id* only, when given)."""
+        selector = f"{LABEL_RUN}={run_id}" if run_id else f"{LABEL_MANAGED}=true"
+        filters: dict[str, str | list[str] | bool] = {"label": selector}
+        listings: dict[str, list[Any]] = {
+            "containers": self.client.containers.list(all=True, filters=filters, sparse=True),
+            "networks": self.client.networks.list(filters=filters),
+            "volumes": self.client.volumes.list(filters=filters),
+            "images": self.client.images.list(filters=filters),
+        }
+        found = []
+        for kind, listing in listings.items():
+            for obj in listing:
+                attrs = obj.attrs
+                tags = attrs.get("Labels") or attrs.get("Config", {}).get("Labels") or {}
+                found.append(Labelled(kind, _object_name(kind, obj), tags))
+        return found
+
     def stale_runs(self) -> list[str]:
         """Run ids whose objects were left by a crossdock process of this machine that no
         longer exists (a SIGKILL, a crash, a closed laptop lid). Runs of other machines and
         of live processes are never listed."""
-        filters: dict[str, str | list[str] | bool] = {"label": f"{LABEL_MANAGED}=true"}
-        owners: dict[str, tuple[str, str]] = {}
-        objects: list[Any] = [
-            *self.client.containers.list(all=True, filters=filters, sparse=True),
-            *self.client.networks.list(filters=filters),
-            *self.client.volumes.list(filters=filters),
-            *self.client.images.list(filters=filters),
-        ]
-        for obj in objects:
-            found = (obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels")) or {}
-            if LABEL_RUN in found:
-                owners[found[LABEL_RUN]] = (found.get(LABEL_HOST, ""), found.get(LABEL_PID, ""))
-        return sorted(
-            run
-            for run, (owner, pid) in owners.items()
-            if owner == host_id() and pid.isdigit() and not alive(int(pid))
-        )
+        return sorted({o.run for o in self.objects() if o.run and o.orphaned})
 
     def leftovers(self, run_id: str | None = None) -> dict[str, list[str]]:
         """Names/ids of the labelled objects still present (what :meth:`cleanup` would remove)."""
-        selector = f"{LABEL_RUN}={run_id}" if run_id else f"{LABEL_MANAGED}=true"
-        filters: dict[str, str | list[str] | bool] = {"label": selector}
-        return {
-            "containers": [
-                _container_name(c)
-                for c in self.client.containers.list(all=True, filters=filters, sparse=True)
-            ],
-            "networks": [str(n.name) for n in self.client.networks.list(filters=filters)],
-            "volumes": [str(v.name) for v in self.client.volumes.list(filters=filters)],
-            "images": [i.short_id for i in self.client.images.list(filters=filters)],
+        grouped: dict[str, list[str]] = {
+            k: [] for k in ("containers", "networks", "volumes", "images")
         }
+        for obj in self.objects(run_id):
+            grouped[obj.kind].append(obj.name)
+        return grouped
 
     def close(self) -> None:
         self.client.close()
@@ -176,9 +197,6 @@ def labels(run_id: str, extra: Mapping[str, str] | None = None) -> dict[str, str
         LABEL_HOST: host_id(),
         **(extra or {}),
     }
-
-
-
 
 
 def connect(context: str | None = None) -> Engine:
@@ -219,10 +237,12 @@ def connect(context: str | None = None) -> Engine:
     return Engine(client=client, target=target, info=info, version=version)
 
 
-def _container_name(container: Any) -> str:
-    # sparse listings (no per-container inspect: no race with removals) carry "Names"
-    names = container.attrs.get("Names") or [container.id]
-    return str(names[0]).lstrip("/")
+def _object_name(kind: str, obj: Any) -> str:
+    if kind == "containers":
+        # sparse listings (no per-container inspect: no race with removals) carry "Names"
+        names = obj.attrs.get("Names") or [obj.id]
+        return str(names[0]).lstrip("/")
+    return str(obj.short_id if kind == "images" else obj.name)
 
 
 def _short(error: BaseException) -> str:

@@ -11,22 +11,26 @@ actually saw is read from ``/proc/mounts``.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker.errors
 
-from bench import host
+from bench import host, images
 from bench.context import RunContext
 
 #: file I/O targets; each is a variant value of parameter ``target``
 TARGETS: tuple[str, ...] = ("native", "bind", "volume", "container", "tmpfs", "bind-windows")
 MOUNT_POINT = "/data"
+#: where the host's static busybox goes in images that lack one
+INJECTED_BUSYBOX = "/.crossdock/busybox"
 #: where a WSL distro sees the Windows drive used for ``bind-windows``
 WINDOWS_DIR = Path("/mnt/c/Users/Public")
 
@@ -52,6 +56,8 @@ class Place:
     path: str
     container: str | None = None
     fs_type: str | None = None
+    #: how busybox applets are invoked here (in the image, injected, or the host's)
+    busybox: str | None = "busybox"
     skip: str | None = None
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -80,13 +86,24 @@ def _text(data: bytes | None) -> str:
     return data.decode("utf-8", "replace") if data else ""
 
 
-def open_place(ctx: RunContext, target: str, *, name: str, image: str, tmpfs_bytes: int) -> Place:
+def open_place(
+    ctx: RunContext,
+    target: str,
+    *,
+    name: str,
+    image: str,
+    tmpfs_bytes: int,
+    inject_busybox: bool = False,
+) -> Place:
     """Set up *target* for scenario *name*: a host directory, or a container (from image
-    tag *image*) with the target mounted at :data:`MOUNT_POINT`. A target that does not
-    exist here comes back with ``skip`` set to the reason."""
+    tag *image*) with the target mounted at :data:`MOUNT_POINT`. With *inject_busybox* the
+    host's static busybox is copied into the container (for images without one). A target
+    that does not exist here comes back with ``skip`` set to the reason."""
     if target == "native":
         directory = ctx.scratch(f"{name}/native")
-        return Place(target, str(directory), fs_type=host_fs_type(directory))
+        return Place(
+            target, str(directory), fs_type=host_fs_type(directory), busybox=shutil.which("busybox")
+        )
     if ctx.engine is None:
         return Place(target, MOUNT_POINT, skip="no engine")
     mounts: dict[str, object] = {}
@@ -110,7 +127,10 @@ def open_place(ctx: RunContext, target: str, *, name: str, image: str, tmpfs_byt
         mounts["binds"] = {str(volume.name): {"bind": MOUNT_POINT, "mode": "rw"}}
     elif target == "tmpfs":
         mounts["tmpfs"] = {MOUNT_POINT: f"size={tmpfs_bytes}"}
-    place = Place(target, MOUNT_POINT, container=_start(ctx, image, mounts))
+    busybox = INJECTED_BUSYBOX if inject_busybox else "busybox"
+    place = Place(
+        target, MOUNT_POINT, container=_start(ctx, image, mounts, busybox), busybox=busybox
+    )
     place.fs_type = container_fs_type(ctx, place)
     if host_dir is not None:
         place.skip = check_bind(ctx, place, host_dir)
@@ -125,15 +145,18 @@ def close_place(ctx: RunContext, place: Place) -> None:
         place.container = None
 
 
-def _start(ctx: RunContext, image: str, mounts: dict[str, object]) -> str:
+def _start(ctx: RunContext, image: str, mounts: dict[str, object], busybox: str) -> str:
     api = ctx.require_engine().api
     container = api.create_container(
         image,
-        command=["sleep", "2147483647"],
+        command=[busybox, "sleep", "2147483647"],
+        entrypoint=[],
         labels=dict(ctx.labels),
         host_config=api.create_host_config(network_mode="none", **mounts),
     )["Id"]
     try:
+        if busybox == INJECTED_BUSYBOX:
+            api.put_archive(container, "/", _busybox_archive())
         api.start(container)
     except docker.errors.APIError as e:
         with contextlib.suppress(docker.errors.NotFound):
@@ -142,12 +165,26 @@ def _start(ctx: RunContext, image: str, mounts: dict[str, object]) -> str:
     return str(container)
 
 
+def _busybox_archive() -> bytes:
+    """The host's busybox as a tar holding :data:`INJECTED_BUSYBOX`."""
+    exe = shutil.which("busybox")
+    if exe is None or images.shared_libraries(Path(exe)):
+        raise PlaceError(
+            "this image has no busybox and the host has no static one to lend it "
+            "(Debian/Ubuntu: apt install busybox-static)"
+        )
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(str(Path(exe).resolve()), arcname=INJECTED_BUSYBOX.lstrip("/"))
+    return buffer.getvalue()
+
+
 def check_bind(ctx: RunContext, place: Place, host_dir: Path) -> str | None:
     """Write a token inside the container and read it back on the host. Returns why the
     share does not work (read-only, or not the same directory), or ``None`` when it does."""
     token = secrets.token_hex(8)
     probe = f"{MOUNT_POINT}/.crossdock-share-probe"
-    wrote = place.run(ctx, ["sh", "-c", f"echo {token} > {probe}"], timeout=30)
+    wrote = place.run(ctx, [str(place.busybox), "sh", "-c", f"echo {token} > {probe}"], timeout=30)
     if wrote.code != 0:
         return f"the container cannot write to the bind mount: {wrote.stderr.strip()[:200]}"
     seen = host_dir / ".crossdock-share-probe"
@@ -164,7 +201,7 @@ def check_bind(ctx: RunContext, place: Place, host_dir: Path) -> str | None:
 
 def container_fs_type(ctx: RunContext, place: Place) -> str | None:
     """The filesystem type the container sees at the place (``/proc/mounts``)."""
-    mounts = place.run(ctx, ["cat", "/proc/mounts"], timeout=30)
+    mounts = place.run(ctx, [str(place.busybox), "cat", "/proc/mounts"], timeout=30)
     mount_point = MOUNT_POINT if place.target != "container" else "/"
     return fs_type_at(mounts.stdout, mount_point)
 
