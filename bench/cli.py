@@ -203,16 +203,27 @@ def _cmd_report(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
     from bench import report
 
     info = report.build_report(inputs=args.inputs or [Path("results")], output=args.output)
-    for warning in info.warnings:
+    shown = 5
+    for warning in info.warnings[:shown]:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    if len(info.warnings) > shown:
+        err.print(f"[yellow]… and {len(info.warnings) - shown} more warnings: see the report")
+    err.print(f"{info.n_runs} runs, {info.n_samples} samples")
     print(info.output)
     return 0
 
 
 def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
+    import warnings
+
     from bench import compare
 
-    Console().print(compare.render(compare.compare(a=args.a, b=args.b)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = compare.compare(a=args.a, b=args.b)
+    for warning in caught:
+        err.print(f"[yellow]warning:[/] {escape(str(warning.message))}", highlight=False)
+    Console(width=None if sys.stdout.isatty() else 160).print(compare.render(rows))
     return 0
 
 

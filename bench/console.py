@@ -20,6 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from bench.frame import pair_with_natives
 from bench.metrics import format_value, metric
 from bench.results import BASELINES, Metric, Result, RunDocument
 from bench.stats import CV_WARN, summarize
@@ -115,18 +116,18 @@ def slowdown_tables(document: RunDocument) -> list[Table]:
         if baseline is None:
             continue
         key, native = baseline
-        if not any(r.variant.get(key) == native for r in results):
+        pairs = {id(c): n for c, n in pair_with_natives(results)}
+        if not pairs:
             continue
         cells: dict[tuple[str, str], str] = {}
         columns: list[str] = []
         for r in results:
             if r.variant.get(key) == native:
                 continue
-            base = _counterpart(r, results, key, native)
             row = variant_label(r, results, exclude=key)
             column = _text(r.variant.get(key))
             columns += [column] if column not in columns else []
-            cells[(row, column)] = _slowdown_cell(r, base)
+            cells[(row, column)] = _slowdown_cell(r, pairs.get(id(r)))
         if not cells:
             continue
         table = Table(
@@ -140,18 +141,6 @@ def slowdown_tables(document: RunDocument) -> list[Table]:
             table.add_row(row, *(cells.get((row, c), "") for c in columns))
         tables.append(table)
     return tables
-
-
-def _counterpart(
-    result: Result, results: Iterable[Result], key: str, native: object
-) -> Result | None:
-    """The baseline variant for *result*: the only one in the scenario, else the one that
-    agrees with it on every other parameter."""
-    natives = [r for r in results if r.variant.get(key) == native]
-    if len(natives) == 1:
-        return natives[0]
-    wanted = {**result.variant, key: native}
-    return next((r for r in natives if dict(r.variant) == wanted), None)
 
 
 def _slowdown_cell(result: Result, base: Result | None) -> str:

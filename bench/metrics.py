@@ -69,6 +69,7 @@ _DEFS = (
     MetricDef("tree_read", "s", "lower", "tree: read every file (cat)"),
     MetricDef("tree_delete", "s", "lower", "tree: delete the tree (rm -rf)"),
     MetricDef("tree_total", "s", "lower", "tree: all four phases", headline=True),
+    MetricDef("command", "s", "lower", "command kind: the user's command, start to exit", True),
     # --- network ---
     MetricDef(
         "bitrate",

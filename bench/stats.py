@@ -289,7 +289,9 @@ def check_sample_size(
     are read off the observed samples with the same plotting positions
     (``numpy.quantile(method="weibull")``).
     ``needed`` is the smallest ``n`` at which the projected interval of the lower median
-    ends below the start of the other's. It is never below :func:`min_samples_for_ci`,
+    ends below the start of the other's: "could separate" -- with that many samples about
+    half of repeated experiments give disjoint intervals, with twice as many most do. It is
+    never below :func:`min_samples_for_ci`,
     because without an interval nothing can be told; it is ``None`` when no ``n`` up to
     *limit* separates them (equal medians or a difference far inside the spread).
     """

@@ -63,7 +63,7 @@ def test_variants_are_listed_in_a_stable_order(tmp_path: Path) -> None:
     [
         ('kind = "startup"\nrepetitions = \n', "invalid TOML"),
         ('kind = "startup"\nrepetitions = \n', "line 2"),
-        ('kind = "stratup"\n', "unknown kind 'stratup' (valid: startup)"),
+        ('kind = "stratup"\n', "unknown kind 'stratup' (valid: command, fileio, network, startup)"),
         ("repetitions = 3\n", "kind: required"),
         ('kind = "startup"\nrepetitons = 3\n', "did you mean 'repetitions'"),
         ('kind = "startup"\nrepetitions = 0\n', "repetitions: must be a whole number >= 1"),

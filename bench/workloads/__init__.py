@@ -98,6 +98,7 @@ _KINDS: dict[str, str] = {
     "startup": "bench.workloads.startup:StartupWorkload",
     "network": "bench.workloads.network:NetworkWorkload",
     "fileio": "bench.workloads.fileio:FileioWorkload",
+    "command": "bench.workloads.command:CommandWorkload",
 }
 
 

@@ -1,0 +1,270 @@
+"""The results frame: results files loaded into tidy pandas tables for analysis.
+
+:func:`load_frame` turns any number of results files and folders into one
+:class:`LoadedFrame`: a ``samples`` table with one row per raw sample, an ``outcomes``
+table with one row per result (so skipped and failed variants stay visible with their
+reasons), the validated documents, and a warning for every file that could not be used.
+A bad file never stops the others from loading: results are gathered from other
+people's machines, and one truncated upload must not hide the rest.
+
+:data:`BASELINES` says, per workload kind, which variant parameter marks the native
+baseline; :func:`native_counterparts` pairs each container variant with the native
+variant measured beside it (DESIGN 4: every container figure as a ratio to native).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench import results
+from bench.errors import ResultsError
+from bench.results import BASELINES, Result, RunDocument, Scalar
+
+#: Columns of :attr:`LoadedFrame.samples`, before the ``v_<param>`` columns.
+SAMPLE_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "platform",
+    "host_os",
+    "scenario",
+    "kind",
+    "variant",
+    "metric",
+    "unit",
+    "direction",
+    "status",
+    "value",
+    "repetition",
+)
+
+#: Columns of :attr:`LoadedFrame.outcomes`, before the ``v_<param>`` columns.
+OUTCOME_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "platform",
+    "host_os",
+    "scenario",
+    "kind",
+    "variant",
+    "status",
+    "reason",
+)
+
+#: Prefix of the columns holding one variant parameter each.
+PARAM_PREFIX = "v_"
+
+
+@dataclass(frozen=True)
+class LoadedFrame:
+    """Results loaded for analysis.
+
+    ``samples``: one row per raw sample of every ``ok`` result (:data:`SAMPLE_COLUMNS`,
+    then ``v_<param>`` per variant parameter; ``repetition`` counts from 1).
+    ``outcomes``: one row per result of any status (:data:`OUTCOME_COLUMNS`, then the
+    ``v_`` columns), in file order. ``documents``: the files that loaded, with their
+    paths. ``warnings``: one line per file or run that was skipped, naming it and why.
+    """
+
+    samples: pd.DataFrame
+    outcomes: pd.DataFrame
+    documents: tuple[tuple[Path, RunDocument], ...]
+    warnings: tuple[str, ...]
+
+
+def variant_label(variant: Mapping[str, Scalar]) -> str:
+    """A stable, readable label of a variant: ``"mount=bind, network=bridge"``.
+
+    Parameters are sorted by name, so the label does not depend on the order a writer
+    stored them in; values are written as in the results file (``true``, ``1``,
+    ``bind``). The empty variant is ``"default"``.
+    """
+    if not variant:
+        return "default"
+    return ", ".join(f"{key}={_param_text(variant[key])}" for key in sorted(variant))
+
+
+def scenario_variants(
+    documents: Iterable[RunDocument],
+) -> dict[str, dict[str, Mapping[str, Scalar]]]:
+    """Every scenario's variants across *documents*, whatever their status:
+    scenario -> :func:`variant_label` -> parameters, in first-seen order."""
+    variants: dict[str, dict[str, Mapping[str, Scalar]]] = {}
+    for document in documents:
+        for result in document.results:
+            by_label = variants.setdefault(result.scenario, {})
+            by_label.setdefault(variant_label(result.variant), result.variant)
+    return variants
+
+
+def varying_labels(
+    variants: Mapping[str, Mapping[str, Scalar]],
+) -> tuple[dict[str, str], str]:
+    """Shorter labels for a set of variants (label -> parameters): each variant labelled by
+    only the parameters whose values differ within the set, and the label of the
+    parameters they all share (``""`` when none)."""
+    params = list(variants.values())
+    varying = _varying_keys(params)
+    shared = {k: v for k, v in params[0].items() if k not in varying}
+    short = {
+        label: variant_label({k: v for k, v in p.items() if k in varying})
+        for label, p in variants.items()
+    }
+    return short, variant_label(shared) if shared else ""
+
+
+def _varying_keys(variants: Sequence[Mapping[str, Scalar]]) -> set[str]:
+    """The parameters whose values (or presence) differ among *variants*."""
+    keys = {key for variant in variants for key in variant}
+    return {k for k in keys if len({json.dumps(v.get(k)) for v in variants}) > 1}
+
+
+def _param_text(value: Scalar) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def load_frame(paths: Sequence[Path]) -> LoadedFrame:
+    """Load every results file in *paths* (files, or folders searched recursively for
+    ``*.json``).
+
+    Unreadable, corrupt, foreign and future-version files, missing paths, and a second
+    file with an already-loaded run id are skipped with a warning naming them; they never
+    raise. Files load in path order, so the same inputs give the same frame.
+    """
+    warnings: list[str] = []
+    documents: list[tuple[Path, RunDocument]] = []
+    seen_runs: dict[str, Path] = {}
+    for path in _result_files(paths, warnings):
+        try:
+            document = results.read(path)
+        except ResultsError as e:
+            warnings.append(f"skipped {e}")
+            continue
+        run_id = str(document.run["id"])
+        if run_id in seen_runs:
+            first = seen_runs[run_id]
+            warnings.append(f"skipped {path}: run {run_id!r} already loaded from {first}")
+            continue
+        seen_runs[run_id] = path
+        documents.append((path, document))
+    return LoadedFrame(
+        samples=_table(_sample_rows(documents), SAMPLE_COLUMNS),
+        outcomes=_table(_outcome_rows(documents), OUTCOME_COLUMNS),
+        documents=tuple(documents),
+        warnings=tuple(warnings),
+    )
+
+
+def _result_files(paths: Sequence[Path], warnings: list[str]) -> list[Path]:
+    """The ``*.json`` files named by *paths*, each once, sorted within each folder."""
+    found: dict[Path, None] = {}
+    for path in paths:
+        if path.is_dir():
+            found.update(dict.fromkeys(p for p in sorted(path.rglob("*.json")) if p.is_file()))
+        elif path.exists():
+            found[path] = None
+        else:
+            warnings.append(f"skipped {path}: no such file or folder")
+    return list(found)
+
+
+def _identity(document: RunDocument, result: Result) -> dict[str, Any]:
+    """The columns shared by a result's sample rows and its outcome row."""
+    return {
+        "run_id": str(document.run["id"]),
+        "platform": str(document.platform["id"]),
+        "host_os": str(document.platform["host_os"]),
+        "scenario": result.scenario,
+        "kind": result.kind,
+        "variant": variant_label(result.variant),
+        **{f"{PARAM_PREFIX}{key}": value for key, value in result.variant.items()},
+    }
+
+
+def _each_result(
+    documents: Sequence[tuple[Path, RunDocument]],
+) -> Iterator[tuple[RunDocument, Result]]:
+    for _, document in documents:
+        for result in document.results:
+            yield document, result
+
+
+def _sample_rows(documents: Sequence[tuple[Path, RunDocument]]) -> Iterator[dict[str, Any]]:
+    for document, result in _each_result(documents):
+        if result.status != "ok":
+            continue
+        identity = _identity(document, result)
+        for metric in result.metrics:
+            for repetition, value in enumerate(metric.samples, start=1):
+                yield {
+                    **identity,
+                    "metric": metric.name,
+                    "unit": metric.unit,
+                    "direction": metric.direction,
+                    "status": result.status,
+                    "value": value,
+                    "repetition": repetition,
+                }
+
+
+def _outcome_rows(documents: Sequence[tuple[Path, RunDocument]]) -> Iterator[dict[str, Any]]:
+    for document, result in _each_result(documents):
+        yield {**_identity(document, result), "status": result.status, "reason": result.reason}
+
+
+def _table(rows: Iterator[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """A frame of *rows* with *columns* first, then the ``v_`` columns sorted by name.
+
+    An empty input still gives a frame with *columns*, so callers need no special case.
+    """
+    frame = pd.DataFrame.from_records(list(rows))
+    params = sorted(c for c in frame.columns if c.startswith(PARAM_PREFIX))
+    return frame.reindex(columns=[*columns, *params])
+
+
+def is_native(kind: str, variant: Mapping[str, Any]) -> bool:
+    """Whether *variant* of a *kind* workload is a native baseline (see :data:`BASELINES`)."""
+    rule = BASELINES.get(kind)
+    return rule is not None and variant.get(rule[0]) == rule[1]
+
+
+def native_counterparts(documents: Iterable[RunDocument]) -> dict[tuple[str, str, str], str]:
+    """Map ``(run_id, scenario, container variant label)`` to its native variant's label.
+
+    Rule: the counterpart is a native variant (:func:`is_native`) of the same scenario in
+    the same run that agrees with the container variant on every parameter whose value
+    differs between that scenario's native variants. Parameters that are constant across
+    the natives (say ``network=none`` for native startup) describe the container side
+    only and are not compared. A variant with no such native has no entry.
+    """
+    pairs: dict[tuple[str, str, str], str] = {}
+    for document in documents:
+        run_id = str(document.run["id"])
+        by_scenario: dict[str, list[Result]] = {}
+        for result in document.results:
+            by_scenario.setdefault(result.scenario, []).append(result)
+        for scenario, scenario_results in by_scenario.items():
+            for container, native in pair_with_natives(scenario_results):
+                pairs[(run_id, scenario, variant_label(container.variant))] = variant_label(
+                    native.variant
+                )
+    return pairs
+
+
+def pair_with_natives(scenario_results: Sequence[Result]) -> Iterator[tuple[Result, Result]]:
+    """``(container result, its native result)`` pairs of one scenario's results (the rule
+    of :func:`native_counterparts`); a container result with no native is left out."""
+    natives = [r for r in scenario_results if is_native(r.kind, r.variant)]
+    varying = _varying_keys([n.variant for n in natives])
+    for result in scenario_results:
+        if is_native(result.kind, result.variant):
+            continue
+        match = next(
+            (n for n in natives if all(n.variant.get(k) == result.variant.get(k) for k in varying)),
+            None,
+        )
+        if match is not None:
+            yield result, match

@@ -1,0 +1,834 @@
+"""The HTML comparison report: one self-contained page built from results files.
+
+:func:`build_report` reads results (:func:`bench.frame.load_frame`), computes the
+statistics (:mod:`bench.stats`) and renders ``templates/report.html.j2`` with plotly.js
+inlined once, so the page works offline and can be published as a single file.
+
+The page, top to bottom: a summary (per area, each platform's container figures as a
+ratio to its own native baseline, as heatmaps and a table), warnings, one section per
+scenario (box plots of the raw samples with a table of medians and intervals under each),
+the results that were skipped or failed, and each run's environment.
+
+Everything read from results files is escaped: Jinja2 autoescaping for the page, and
+:func:`_plot_text` for text that plotly draws (plotly reads a few HTML tags in labels).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
+from plotly.offline import get_plotlyjs
+
+from bench import __version__, stats
+from bench.frame import (
+    LoadedFrame,
+    is_native,
+    load_frame,
+    native_counterparts,
+    scenario_variants,
+    varying_labels,
+)
+from bench.metrics import METRICS, format_value
+from bench.results import RunDocument, Scalar
+
+#: The areas of the summary, in page order: workload kind and heading.
+AREAS: tuple[tuple[str, str], ...] = (
+    ("startup", "Container startup"),
+    ("fileio", "File I/O"),
+    ("network", "Network"),
+)
+
+#: Okabe & Ito's colour-blind-safe palette (2008), most distinct first, without yellow
+#: (too faint on white); each series also gets its own marker symbol.
+PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
+SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross")
+
+#: Heatmap colours: better than native (blue), equal (white), worse (vermillion).
+RATIO_SCALE: tuple[tuple[float, str], ...] = ((0.0, "#0072B2"), (0.5, "#F7F7F7"), (1.0, "#D55E00"))
+
+#: Warning rules: name -> (what is wrong, what to do; ``{repeat}`` is the --repeat needed).
+WARNINGS: dict[str, tuple[str, str]] = {
+    "ci": (
+        "too few samples for a 95 % interval of the median",
+        "run with --repeat {repeat} or more",
+    ),
+    "cv": (
+        f"coefficient of variation above {stats.CV_WARN:.0%}",
+        "close other programs, keep the machine on mains power, disable CPU frequency "
+        "scaling, or raise --repeat",
+    ),
+    "native": (
+        "too few samples to tell the container from the native baseline",
+        "run with --repeat {repeat} or more",
+    ),
+    "indistinct": (
+        "a difference from native smaller than the run-to-run spread",
+        "treat these as equal to native; telling them apart would take --repeat {repeat}",
+    ),
+}
+
+#: Beyond this many samples per side, a difference is reported as indistinct rather than
+#: as a --repeat to run.
+PRACTICAL_REPEAT = 100
+
+#: Units whose spread is not a warning sign: counts (say retransmits) vary by nature.
+_NO_CV_WARNING = ("1",)
+
+#: Environment fields stored as numbers in a unit, shown in human units.
+FIELD_UNITS: dict[str, str] = {"mem_total": "B", "memory_bytes": "B"}
+
+#: Plotly options: no logo, no links to plotly's site, charts follow the page width.
+PLOT_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
+
+#: Characters per line of a variant label on a plot axis.
+_LABEL_WIDTH = 36
+
+#: A value axis turns logarithmic when its largest value is this many times its smallest.
+_LOG_SPAN = 30
+
+#: At most this many labelled ticks on a heatmap's colour bar.
+_COLOURBAR_TICKS = 9
+
+_FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+_UNSET = "\N{EN DASH}"
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    """What :func:`build_report` wrote: the page, how much it shows, and its warnings."""
+
+    output: Path
+    n_runs: int
+    n_samples: int
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Series:
+    """One run as drawn: its label (the platform id, plus the run id when a platform has
+    several runs), colour and marker symbol."""
+
+    run_id: str
+    label: str
+    colour: str
+    symbol: str
+
+
+@dataclass(frozen=True)
+class _VersusNative:
+    """A container cell's headline comparison with its native counterpart."""
+
+    native_variant: str
+    ratio: stats.Ratio | None
+    sample_size: stats.SampleSizeCheck
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """The samples of one metric of one variant in one run, with their statistics."""
+
+    run_id: str
+    scenario: str
+    variant: str
+    metric: str
+    unit: str
+    direction: str
+    values: tuple[float, ...]
+    summary: stats.Summary
+    vs_native: _VersusNative | None
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A table ready for the template: headers, rows of text, a CSS class per row, and
+    the first column from which cells are kept on one line (numbers, names); ``None``
+    lets every column wrap."""
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    row_classes: tuple[str, ...] = ()
+    nowrap_from: int | None = None
+
+
+@dataclass(frozen=True)
+class _Scenario:
+    """A scenario's variants (label -> parameters, first seen first), their short labels
+    (only the parameters that vary) and the parameters all variants share, as text."""
+
+    name: str
+    kind: str
+    params: Mapping[str, Mapping[str, Scalar]]
+    short: Mapping[str, str]
+    shared: str
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return tuple(self.params)
+
+    def is_native(self, variant: str) -> bool:
+        return is_native(self.kind, self.params[variant])
+
+
+@dataclass
+class _Analysis:
+    """Everything the page shows, computed once from the loaded frame."""
+
+    loaded: LoadedFrame
+    series: dict[str, _Series]
+    scenarios: list[_Scenario]
+    cells: list[_Cell]
+    headline: dict[tuple[str, str], str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def build_report(*, inputs: Sequence[Path], output: Path) -> ReportInfo:
+    """Build the HTML report of the results in *inputs* (files or folders) at *output*.
+
+    Unusable files are skipped and listed as warnings on the page and in the returned
+    :class:`ReportInfo`; no results at all still gives a page that says so. Parent
+    folders of *output* are created.
+    """
+    analysis = _analyse(load_frame(inputs))
+    page = _render(analysis, inputs)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(page, encoding="utf-8")
+    return ReportInfo(
+        output=output,
+        n_runs=len(analysis.loaded.documents),
+        n_samples=len(analysis.loaded.samples),
+        warnings=tuple(analysis.warnings),
+    )
+
+
+# --- analysis ---------------------------------------------------------------------------
+
+
+def _analyse(loaded: LoadedFrame) -> _Analysis:
+    documents = [document for _, document in loaded.documents]
+    scenarios = _scenarios(documents)
+    cells = _cells(loaded.samples, native_counterparts(documents))
+    analysis = _Analysis(
+        loaded=loaded,
+        series=_series(documents),
+        scenarios=scenarios,
+        cells=cells,
+        headline=_headlines(cells),
+        warnings=list(loaded.warnings),
+    )
+    analysis.warnings.extend(_cell_warnings(analysis))
+    return analysis
+
+
+def _series(documents: Sequence[RunDocument]) -> dict[str, _Series]:
+    """Label, colour and symbol of each run, in load order."""
+    platforms = [str(d.platform["id"]) for d in documents]
+    series: dict[str, _Series] = {}
+    for i, (document, platform) in enumerate(zip(documents, platforms, strict=True)):
+        run_id = str(document.run["id"])
+        label = platform if platforms.count(platform) == 1 else f"{platform} ({run_id})"
+        series[run_id] = _Series(
+            run_id, label, PALETTE[i % len(PALETTE)], SYMBOLS[i % len(SYMBOLS)]
+        )
+    return series
+
+
+def _scenarios(documents: Sequence[RunDocument]) -> list[_Scenario]:
+    """Every scenario with its variants, shortened to the parameters that vary."""
+    kinds = {result.scenario: result.kind for d in documents for result in d.results}
+    return [
+        _scenario(name, kinds[name], by_label)
+        for name, by_label in scenario_variants(documents).items()
+    ]
+
+
+def _scenario(name: str, kind: str, by_label: Mapping[str, Mapping[str, Scalar]]) -> _Scenario:
+    short, shared = varying_labels(by_label)
+    return _Scenario(name, kind, by_label, short, shared)
+
+
+def _cells(samples: pd.DataFrame, counterparts: Mapping[tuple[str, str, str], str]) -> list[_Cell]:
+    """Statistics of every (run, scenario, variant, metric), each container cell compared
+    with its native counterpart's samples of the same metric."""
+    keys = ["run_id", "scenario", "variant", "metric"]
+    groups = {tuple(str(k) for k in key): group for key, group in samples.groupby(keys, sort=False)}
+    values = {key: tuple(group["value"].tolist()) for key, group in groups.items()}
+    cells = []
+    for key, group in groups.items():
+        run_id, scenario, variant, metric = key
+        first = group.iloc[0]
+        native = counterparts.get((run_id, scenario, variant))
+        native_values = values.get((run_id, scenario, native, metric)) if native else None
+        cells.append(
+            _Cell(
+                run_id=run_id,
+                scenario=scenario,
+                variant=variant,
+                metric=metric,
+                unit=str(first["unit"]),
+                direction=str(first["direction"]),
+                values=values[key],
+                summary=stats.summarize(values[key]),
+                vs_native=_versus(native, native_values, values[key]),
+            )
+        )
+    return cells
+
+
+def _versus(
+    native: str | None, native_values: Sequence[float] | None, values: Sequence[float]
+) -> _VersusNative | None:
+    if native is None or not native_values:
+        return None
+    return _VersusNative(
+        native_variant=native,
+        ratio=stats.ratio_of_medians(native_values, values),
+        sample_size=stats.check_sample_size(native_values, values),
+    )
+
+
+#: How many examples a grouped warning names before "and N more".
+_EXAMPLES = 3
+
+
+def _findings(cell: _Cell, headline: bool) -> Iterator[tuple[str, str, int]]:
+    """``(rule, detail, repeat needed)`` for each :data:`WARNINGS` rule *cell* breaks; the
+    comparison with native is checked for *headline* cells only (those in the summary)."""
+    needed_for_ci = stats.min_samples_for_ci()
+    if cell.summary.n < needed_for_ci:
+        yield "ci", f"n = {cell.summary.n}", needed_for_ci
+    cv = cell.summary.cv
+    if cv is not None and cv > stats.CV_WARN and cell.unit not in _NO_CV_WARNING:
+        yield "cv", f"{cv:.1%}", 0
+    check = cell.vs_native.sample_size if cell.vs_native else None
+    if headline and check is not None and check.needed is not None and check.too_few:
+        rule = "native" if check.needed <= PRACTICAL_REPEAT else "indistinct"
+        yield rule, f"need {check.needed}, have {check.have}", check.needed
+
+
+def _cell_warnings(analysis: _Analysis) -> Iterator[str]:
+    """Warnings that say what to change, one per run, scenario and rule, naming the first
+    few metrics and variants that broke the rule."""
+    short = {s.name: s.short for s in analysis.scenarios}
+    grouped: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
+    for cell in analysis.cells:
+        where = (cell.run_id, cell.scenario)
+        headline = analysis.headline.get((cell.scenario, cell.variant)) == cell.metric
+        for rule, detail, repeat in _findings(cell, headline):
+            example = f"{cell.metric} [{short[cell.scenario][cell.variant]}] {detail}"
+            grouped.setdefault((*where, rule), []).append((example, repeat))
+    for (run_id, scenario, rule), found in grouped.items():
+        problem, advice = WARNINGS[rule]
+        examples = "; ".join(example for example, _ in found[:_EXAMPLES])
+        more = f"; and {len(found) - _EXAMPLES} more" if len(found) > _EXAMPLES else ""
+        yield (
+            f"{analysis.series[run_id].label}, {scenario}: {problem} in {len(found)} metric "
+            f"series ({examples}{more}); "
+            + advice.format(repeat=max(repeat for _, repeat in found))
+        )
+
+
+def _headlines(cells: Sequence[_Cell]) -> dict[tuple[str, str], str]:
+    """The metric that stands for each (scenario, container variant) in the summary: the
+    first metric of the metric table marked ``headline`` that the variant can be compared
+    with native on, else the first such metric it recorded."""
+    compared: dict[tuple[str, str], list[str]] = {}
+    for cell in cells:
+        if cell.vs_native is not None:
+            compared.setdefault((cell.scenario, cell.variant), []).append(cell.metric)
+    return {key: _headline_of(metrics) for key, metrics in compared.items()}
+
+
+def _headline_of(metrics: Sequence[str]) -> str:
+    return next((m for m, d in METRICS.items() if d.headline and m in metrics), metrics[0])
+
+
+# --- formatting -------------------------------------------------------------------------
+
+
+def _plot_text(text: str) -> str:
+    """*text* for plotly to draw literally: plotly reads some HTML tags in labels."""
+    return html.escape(text, quote=False)
+
+
+def _plot_label(label: str, width: int = _LABEL_WIDTH) -> str:
+    """A variant label for a plot axis: escaped, broken into lines of about *width*
+    characters between parameters."""
+    lines: list[str] = []
+    for part in label.split(", "):
+        if lines and len(lines[-1]) + len(part) + 2 <= width:
+            lines[-1] = f"{lines[-1]}, {part}"
+        else:
+            lines.append(part)
+    return "<br>".join(_plot_text(line) for line in lines)
+
+
+def _label_lines(labels: Iterable[str]) -> int:
+    """The most lines any of the axis labels made by :func:`_plot_label` takes."""
+    return max((label.count("<br>") + 1 for label in labels), default=1)
+
+
+def _cost(cell: _Cell, ratio: stats.Ratio) -> float:
+    """log2 of how much worse than native the cell is (positive: worse), whatever the
+    metric's direction; the heatmap's colour."""
+    worse = ratio.value if cell.direction == "lower" else 1.0 / ratio.value
+    return math.log2(worse)
+
+
+def _ratio_text(versus: _VersusNative | None, *, interval: bool = True) -> str:
+    """The ratio to native, marked with a dagger when there are too few samples to tell."""
+    if versus is None:
+        return _UNSET
+    text = stats.format_ratio(versus.ratio, interval=interval)
+    return f"{text} \N{DAGGER}" if versus.sample_size.too_few else text
+
+
+def _field_text(value: Any, unit: str | None = None) -> str:
+    """A field of a results file as text: numbers in *unit* when given, lists and objects
+    as compact JSON."""
+    if value is None or value == "":
+        return _UNSET
+    if isinstance(value, str):
+        return value
+    if unit is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        return format_value(value, unit)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _interval_text(summary: stats.Summary, unit: str) -> str:
+    if summary.ci_low is None or summary.ci_high is None:
+        return _UNSET
+    low, high = format_value(summary.ci_low, unit), format_value(summary.ci_high, unit)
+    return f"{low} \N{EN DASH} {high}"
+
+
+# --- figures ----------------------------------------------------------------------------
+
+
+def _figure_html(figure: go.Figure, div_id: str, height: int) -> Markup:
+    """A figure as an HTML fragment that relies on the page's single plotly.js."""
+    figure.update_layout(
+        template="none",
+        height=height,
+        font={"family": _FONT, "size": 13, "color": "#222"},
+        margin={"l": 10, "r": 10, "t": 30, "b": 40},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+    )
+    fragment = figure.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config=PLOT_CONFIG,
+        default_height=f"{height}px",
+    )
+    return Markup(fragment)  # noqa: S704 -- plotly's own output; its JSON escapes "<"
+
+
+def _box_figure(
+    scenario: _Scenario,
+    labels: Mapping[str, str],
+    cells: Sequence[_Cell],
+    series: Mapping[str, _Series],
+    div_id: str,
+) -> Markup:
+    """Raw samples of one metric of *scenario*: a horizontal box with all points per
+    variant and run, runs told apart by colour and marker symbol."""
+    variants = [v for v in scenario.variants if any(c.variant == v for c in cells)]
+    position = {v: i for i, v in enumerate(variants)}
+    figure = go.Figure()
+    for run_id, run in series.items():
+        mine = [c for c in cells if c.run_id == run_id]
+        if not mine:
+            continue
+        marker = {"color": run.colour, "symbol": run.symbol, "size": 7}
+        # the legend shows the marker (colour and symbol), not a box icon
+        figure.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                marker=marker,
+                name=_plot_text(run.label),
+                legendgroup=run.run_id,
+            )
+        )
+        figure.add_trace(
+            go.Box(
+                x=np.array([v for c in mine for v in c.values], dtype=np.float64),
+                y=np.array([position[c.variant] for c in mine for _ in c.values], dtype=np.int16),
+                orientation="h",
+                name=_plot_text(run.label),
+                legendgroup=run.run_id,
+                showlegend=False,
+                boxpoints="all",
+                jitter=0.6,
+                pointpos=0,
+                line={"color": run.colour, "width": 1.5},
+                fillcolor="rgba(0,0,0,0)",
+                marker={**marker, "size": 6, "opacity": 0.75},
+                hovertemplate=_hover(cells[0].unit),
+            )
+        )
+    ticks = [_plot_label(labels[v]) for v in variants]
+    figure.update_layout(
+        boxmode="group",
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "traceorder": "normal"},
+    )
+    figure.update_yaxes(
+        tickvals=list(range(len(variants))),
+        ticktext=ticks,
+        autorange="reversed",
+        automargin=True,
+        showgrid=False,
+    )
+    figure.update_xaxes(_value_axis(cells), title_text=_plot_text(_axis_title(cells[0])))
+    n_series = len({c.run_id for c in cells})
+    row = max(12 + 18 * n_series, 8 + 16 * _label_lines(ticks))
+    return _figure_html(figure, div_id, 110 + len(variants) * row)
+
+
+def _hover(unit: str) -> str:
+    suffix = "" if unit == "1" else unit
+    number = "%{x:.3s}" if unit not in ("%", "1") else "%{x:.3g}"
+    return f"{number}{suffix}<extra>%{{fullData.name}}</extra>"
+
+
+def _value_axis(cells: Sequence[_Cell]) -> dict[str, Any]:
+    """A value axis in the metric's unit with SI prefixes; logarithmic when the values
+    span more than :data:`_LOG_SPAN` times (say tmpfs next to a shared folder)."""
+    unit = cells[0].unit
+    values = [v for c in cells for v in c.values]
+    common = {"zeroline": False, "gridcolor": "#e5e5e5", "automargin": True}
+    low, high = min(values), max(values)
+    if low > 0 and high / low > _LOG_SPAN:
+        return {**common, "type": "log", **_log_ticks(low, high, unit)}
+    return {
+        **common,
+        "tickformat": "~s" if unit not in ("%", "1") else "~g",
+        "ticksuffix": "" if unit == "1" else unit,
+    }
+
+
+def _log_ticks(low: float, high: float, unit: str) -> dict[str, Any]:
+    """Ticks at 1, 2 and 5 times the powers of ten around *low*..*high*, labelled like
+    the tables (:func:`bench.metrics.format_value`)."""
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    ticks = [m * 10.0**k for k in decades for m in (1, 2, 5)]
+    ticks = [t for t in ticks if low / 2 <= t <= high * 2]
+    return {"tickvals": ticks, "ticktext": [format_value(t, unit) for t in ticks]}
+
+
+def _axis_title(cell: _Cell) -> str:
+    definition = METRICS.get(cell.metric)
+    better = "lower is better" if cell.direction == "lower" else "higher is better"
+    if definition is None or definition.unit != cell.unit:
+        return f"{cell.metric} ({better})"
+    return f"{cell.metric}: {definition.description} ({better})"
+
+
+def _heatmap(
+    rows: Sequence[tuple[str, str]],
+    cells: Mapping[tuple[str, str, str], _Cell],
+    series: Mapping[str, _Series],
+    div_id: str,
+) -> Markup:
+    """Container-to-native ratios of one area: a row per (scenario, variant), a column per
+    run; colour is how much worse than native (whatever the metric's direction)."""
+    z: list[list[float | None]] = []
+    text: list[list[str]] = []
+    for scenario, variant in rows:
+        found = [cells.get((scenario, variant, run_id)) for run_id in series]
+        z.append([_heat_value(c) for c in found])
+        text.append(["" if c is None else _ratio_text(c.vs_native, interval=False) for c in found])
+    limit = max([abs(v) for row in z for v in row if v is not None] + [1.0])
+    step = math.ceil(2 * math.ceil(limit) / _COLOURBAR_TICKS)
+    ticks = [t for t in range(-math.ceil(limit), math.ceil(limit) + 1) if t % step == 0]
+    labels = [_plot_label(f"{scenario}: {variant}") for scenario, variant in rows]
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            text=[[_plot_text(t) for t in row] for row in text],
+            texttemplate="%{text}",
+            x=[_plot_text(s.label) for s in series.values()],
+            y=labels,
+            colorscale=[list(stop) for stop in RATIO_SCALE],
+            zmin=-limit,
+            zmax=limit,
+            xgap=2,
+            ygap=2,
+            hovertemplate="%{y}<br>%{x}: %{text} of native<extra></extra>",
+            colorbar={
+                "title": {"text": "vs native", "side": "right"},
+                "tickvals": ticks,
+                "ticktext": [_scale_label(t) for t in ticks],
+            },
+        )
+    )
+    figure.update_yaxes(autorange="reversed", automargin=True)
+    figure.update_xaxes(side="top", automargin=True)
+    return _figure_html(figure, div_id, 100 + len(rows) * max(28, 8 + 16 * _label_lines(labels)))
+
+
+def _scale_label(log2_cost: int) -> str:
+    """A colour-bar label: "2x worse", "same as native", "4x better" (with a times sign)."""
+    if log2_cost == 0:
+        return "same as native"
+    factor = f"{2 ** abs(log2_cost)}\N{MULTIPLICATION SIGN}"
+    return f"{factor} {'worse' if log2_cost > 0 else 'better'}"
+
+
+def _heat_value(cell: _Cell | None) -> float | None:
+    if cell is None or cell.vs_native is None or cell.vs_native.ratio is None:
+        return None
+    return _cost(cell, cell.vs_native.ratio)
+
+
+# --- page sections ----------------------------------------------------------------------
+
+
+def _summary(analysis: _Analysis) -> list[dict[str, Any]]:
+    """Per area: a heatmap and a table of each run's headline ratios to native."""
+    areas = []
+    for kind, heading in AREAS:
+        scenarios = [s for s in analysis.scenarios if s.kind == kind]
+        headline: dict[tuple[str, str, str], _Cell] = {}
+        for scenario in scenarios:
+            labels = _container_labels(scenario)
+            for cell in analysis.cells:
+                key = (cell.scenario, cell.variant)
+                if cell.scenario == scenario.name and analysis.headline.get(key) == cell.metric:
+                    headline[(scenario.name, labels[cell.variant], cell.run_id)] = cell
+        rows = list(dict.fromkeys((s, v) for s, v, _ in headline))
+        areas.append(
+            {
+                "id": f"area-{kind}",
+                "heading": heading,
+                "has_scenarios": bool(scenarios),
+                "figure": (
+                    _heatmap(rows, headline, analysis.series, f"heat-{kind}") if rows else None
+                ),
+                "table": _summary_table(rows, headline, analysis.series),
+            }
+        )
+    return areas
+
+
+def _container_labels(scenario: _Scenario) -> dict[str, str]:
+    """Short labels of *scenario*'s container variants among themselves (the native
+    variant is not in the summary, so what only it differs in is left out)."""
+    return _labels_within(scenario, [v for v in scenario.variants if not scenario.is_native(v)])
+
+
+def _labels_within(scenario: _Scenario, variants: Sequence[str]) -> dict[str, str]:
+    """Labels of *variants* by the parameters that differ among them alone (a chart of a
+    metric only some variants record need not repeat what those share); a lone variant,
+    and any variant of *scenario* not in *variants*, keeps its scenario-wide label."""
+    labels = dict(scenario.short)
+    if len(variants) > 1:
+        labels.update(varying_labels({v: scenario.params[v] for v in variants})[0])
+    return labels
+
+
+def _summary_table(
+    rows: Sequence[tuple[str, str]],
+    headline: Mapping[tuple[str, str, str], _Cell],
+    series: Mapping[str, _Series],
+) -> _Table:
+    body = []
+    for scenario, variant in rows:
+        found = [headline.get((scenario, variant, run_id)) for run_id in series]
+        metric = next(c.metric for c in found if c is not None)
+        ratios = [_UNSET if c is None else _ratio_text(c.vs_native) for c in found]
+        body.append((scenario, variant, metric, *ratios))
+    headers = ("scenario", "variant", "metric", *(f"{s.label} vs native" for s in series.values()))
+    return _Table(headers, tuple(body), nowrap_from=2)
+
+
+def _scenario_sections(analysis: _Analysis) -> list[dict[str, Any]]:
+    """One section per scenario, areas in :data:`AREAS` order, then any other kinds."""
+    order = [kind for kind, _ in AREAS]
+    scenarios = sorted(
+        analysis.scenarios,
+        key=lambda s: order.index(s.kind) if s.kind in order else len(order),
+    )
+    sections = []
+    for number, scenario in enumerate(scenarios):
+        mine = [c for c in analysis.cells if c.scenario == scenario.name]
+        metrics = _metric_order(mine)
+        sections.append(
+            {
+                "id": f"scenario-{number}",
+                "name": scenario.name,
+                "kind": scenario.kind,
+                "shared": scenario.shared,
+                "charts": [
+                    _chart(
+                        scenario,
+                        [c for c in mine if c.metric == metric],
+                        analysis.series,
+                        f"box-{number}-{i}",
+                    )
+                    for i, metric in enumerate(metrics)
+                ],
+            }
+        )
+    return sections
+
+
+def _metric_order(cells: Sequence[_Cell]) -> list[str]:
+    """Headline metrics first, each group in the metric table's order, then metrics the
+    table does not know, as first seen."""
+    seen = list(dict.fromkeys(c.metric for c in cells))
+    table = list(METRICS)
+
+    def key(m: str) -> tuple[bool, int, int]:
+        known = METRICS.get(m)
+        place = table.index(m) if known else len(table)
+        return (not (known and known.headline), place, seen.index(m))
+
+    return sorted(seen, key=key)
+
+
+def _chart(
+    scenario: _Scenario, cells: Sequence[_Cell], series: Mapping[str, _Series], div_id: str
+) -> dict[str, Any]:
+    ordered = sorted(
+        cells,
+        key=lambda c: (scenario.variants.index(c.variant), list(series).index(c.run_id)),
+    )
+    labels = _labels_within(scenario, list(dict.fromkeys(c.variant for c in ordered)))
+    return {
+        "metric": cells[0].metric,
+        "figure": _box_figure(scenario, labels, ordered, series, div_id),
+        "table": _cell_table(scenario, labels, ordered, series),
+    }
+
+
+def _cell_table(
+    scenario: _Scenario,
+    labels: Mapping[str, str],
+    cells: Sequence[_Cell],
+    series: Mapping[str, _Series],
+) -> _Table:
+    """Summary statistics of each variant and run in human units; the "vs native" column
+    only where some row has a native baseline or is one."""
+    headers: tuple[str, ...] = (
+        "variant",
+        "platform",
+        "n",
+        "median",
+        "95 % interval",
+        "IQR",
+        "CV",
+        "vs native",
+    )
+    rows: list[tuple[str, ...]] = []
+    classes = []
+    for cell in cells:
+        s = cell.summary
+        rows.append(
+            (
+                labels[cell.variant],
+                series[cell.run_id].label,
+                str(s.n),
+                format_value(s.median, cell.unit),
+                _interval_text(s, cell.unit),
+                format_value(s.iqr, cell.unit),
+                _UNSET if s.cv is None else f"{s.cv:.1%}",
+                "baseline" if scenario.is_native(cell.variant) else _ratio_text(cell.vs_native),
+            )
+        )
+        classes.append("warn" if s.cv is not None and s.cv > stats.CV_WARN else "")
+    if all(row[-1] == _UNSET for row in rows):
+        headers, rows = headers[:-1], [row[:-1] for row in rows]
+    return _Table(headers, tuple(rows), tuple(classes), nowrap_from=1)
+
+
+def _outcomes(analysis: _Analysis) -> _Table:
+    """Results that were skipped or failed, with their reasons."""
+    frame = analysis.loaded.outcomes
+    failed = frame[frame["status"] != "ok"]
+    rows = tuple(
+        (
+            analysis.series[str(row.run_id)].label,
+            str(row.scenario),
+            str(row.variant),
+            str(row.status),
+            str(row.reason),
+        )
+        for row in failed.itertuples()
+    )
+    return _Table(
+        ("platform", "scenario", "variant", "status", "reason"),
+        rows,
+        tuple(str(row.status) for row in failed.itertuples()),
+    )
+
+
+def _environments(analysis: _Analysis) -> list[dict[str, Any]]:
+    """Each run's record: platform and its detection reasons, engine, host, tools."""
+    return [
+        {
+            "label": analysis.series[str(document.run["id"])].label,
+            "path": str(path),
+            "run": _fields(document.run),
+            "platform": _fields(document.platform, omit=("detection",)),
+            "detection": [str(reason) for reason in document.platform.get("detection") or ()],
+            "engine": _fields(document.engine, omit=("raw_info",)),
+            "host": _fields(document.host),
+            "tools": sorted(
+                {
+                    f"{t.get('name', '?')} {t.get('version', '?')}"
+                    for r in document.results
+                    if (t := r.tool)
+                }
+            ),
+        }
+        for path, document in analysis.loaded.documents
+    ]
+
+
+def _fields(record: Mapping[str, Any], omit: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """A record's fields as text, sizes in human units (:data:`FIELD_UNITS`)."""
+    return [
+        (str(key), _field_text(value, FIELD_UNITS.get(str(key))))
+        for key, value in record.items()
+        if key not in omit
+    ]
+
+
+def _render(analysis: _Analysis, inputs: Sequence[Path]) -> str:
+    environment = Environment(
+        loader=PackageLoader("bench", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    template = environment.get_template("report.html.j2")
+    has_results = bool(analysis.loaded.documents)
+    sections = _scenario_sections(analysis) if has_results else []
+    return template.render(
+        version=__version__,
+        inputs=[str(p) for p in inputs],
+        has_results=has_results,
+        plotly_js=Markup(get_plotlyjs()) if has_results else None,  # noqa: S704 -- plotly's own code
+        series=list(analysis.series.values()),
+        areas=_summary(analysis) if has_results else [],
+        sections=sections,
+        outcomes=_outcomes(analysis),
+        environments=_environments(analysis),
+        warnings=analysis.warnings,
+        cv_warn=f"{stats.CV_WARN:.0%}",
+        resamples=stats.RESAMPLES,
+    )

@@ -1,0 +1,362 @@
+"""Tests of bench.report: the self-contained HTML page, in text and in a real browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from plotly.offline import get_plotlyjs
+from test_frame import (
+    make_document,
+    result,
+    startup_results,
+    startup_variant,
+    write_suite,
+)
+
+from bench.frame import load_frame
+from bench.report import build_report
+from bench.results import Result, RunDocument, write_atomic
+
+PLOTLY_BANNER = "* plotly.js v"
+PAYLOAD = "<script>document.title='pwned'</script>"
+IMG_PAYLOAD = "<img src=x onerror=\"document.title='pwned'\">"
+MAX_PAGE_BYTES = 6_000_000
+
+
+def _rows(html: str) -> list[list[str]]:
+    """The text of each table cell in *html*, row by row."""
+    return [
+        re.findall(r"<td[^>]*>([^<]*)</td>", row)
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", html, flags=re.DOTALL)
+    ]
+
+
+def _section(page: str, start: str, end: str) -> str:
+    return page[page.index(f'id="{start}"') : page.index(f'id="{end}"')]
+
+
+def _hostile_document() -> RunDocument:
+    """A run whose text fields carry markup, as a results file from a stranger might."""
+    rng = np.random.default_rng(12)
+    results = [
+        *startup_results(rng, n=8, containers=1),
+        result(
+            f"startup{PAYLOAD}",
+            "startup",
+            startup_variant("container", image=PAYLOAD),
+            {"end_to_end": ("s", "lower", tuple(rng.lognormal(-1, 0.1, 8)))},
+            tool={"name": PAYLOAD, "version": IMG_PAYLOAD},
+        ),
+        Result("fileio", "fileio", {"target": IMG_PAYLOAD}, "skipped", reason=PAYLOAD),
+    ]
+    return make_document(
+        run_id=f"run{PAYLOAD}",
+        platform="linux-native",
+        results=results,
+        hostname_hash=PAYLOAD,
+        detection=(IMG_PAYLOAD,),
+    )
+
+
+@pytest.fixture(scope="module")
+def suite_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A realistic default-suite report of three platforms, plus one hostile run."""
+    root = tmp_path_factory.mktemp("suite")
+    write_suite(root / "results")
+    write_atomic(root / "results" / "hostile" / "run.json", _hostile_document())
+    output = root / "reports" / "index.html"
+    build_report(inputs=[root / "results"], output=output)
+    return root / "results", output
+
+
+def test_page_is_self_contained_and_small(suite_report: tuple[Path, Path]) -> None:
+    _, output = suite_report
+    page = output.read_text(encoding="utf-8")
+
+    assert output.stat().st_size < MAX_PAGE_BYTES
+    assert page.count(PLOTLY_BANNER) == 1  # plotly.js inlined once
+    assert "Content-Security-Policy\" content=\"default-src 'none';" in page
+    ours = page.replace(get_plotlyjs(), "")
+    assert "<script src" not in ours
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", ours)
+    # a heatmap per area; a box plot per metric of each scenario: startup 10, concurrency 2,
+    # the hostile run's scenario 1, fileio 14, network 6
+    assert page.count('class="plotly-graph-div"') == 3 + 10 + 2 + 1 + 14 + 6
+
+
+def test_same_results_give_the_same_page(suite_report: tuple[Path, Path]) -> None:
+    """Seeded bootstrap, fixed figure ids, no timestamps: a page can be diffed."""
+    results, output = suite_report
+    again = results.parent / "again" / "index.html"
+    build_report(inputs=[results], output=again)
+    assert again.read_bytes() == output.read_bytes()
+
+
+def test_report_info_counts_runs_samples_and_warnings(suite_report: tuple[Path, Path]) -> None:
+    results, _ = suite_report
+    output = results.parent / "again.html"
+    (results / "broken.json").write_text('{"schema_version": 1, "run": ')
+    try:
+        info = build_report(inputs=[results], output=output)
+    finally:
+        (results / "broken.json").unlink()
+
+    loaded = load_frame([results])
+    assert info.output == output
+    assert info.n_runs == 4
+    assert info.n_samples == len(loaded.samples)
+    assert any("broken.json" in w and "not valid JSON" in w for w in info.warnings)
+    assert "broken.json" in output.read_text(encoding="utf-8")
+
+
+def test_everything_from_results_files_is_escaped(suite_report: tuple[Path, Path]) -> None:
+    _, output = suite_report
+    page = output.read_text(encoding="utf-8")
+
+    assert "<script>document.title" not in page
+    assert "<img src=x" not in page
+    escaped = "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;"
+    for where in ("hostname_hash", "run", "skipped reason", "tool"):
+        assert escaped in page, where
+    assert "&lt;img src=x onerror=" in page
+
+
+def test_summary_shows_container_to_native_ratios(tmp_path: Path) -> None:
+    """Native end_to_end median 0.1 s, container 0.3 s: the summary says 3x."""
+    native = (0.09, 0.1, 0.11) * 4
+    container = (0.27, 0.3, 0.33) * 4
+    document = make_document(
+        run_id="r1",
+        results=[
+            result(
+                "startup",
+                "startup",
+                startup_variant("native"),
+                {"end_to_end": ("s", "lower", native)},
+            ),
+            result(
+                "startup",
+                "startup",
+                startup_variant("container", network="bridge"),
+                {"end_to_end": ("s", "lower", container), "create": ("s", "lower", container)},
+            ),
+        ],
+    )
+    write_atomic(tmp_path / "r1.json", document)
+
+    build_report(inputs=[tmp_path], output=tmp_path / "page.html")
+
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    summary = _section(page, "summary", "warnings")
+    [row] = [r for r in _rows(summary) if r]
+    assert row[:3] == ["startup", "network=bridge, runtime=container", "end_to_end"]
+    assert re.fullmatch(r"3× \[[\d.]+–[\d.]+\]", row[3])
+    assert "Not measured in these results." in summary  # fileio, network
+    # the raw-sample table of the end_to_end chart: medians in human units, the baseline
+    charts = _rows(_section(page, "scenario-0", "outcomes"))
+    native_label = "network=none, runtime=native"
+    container_label = "network=bridge, runtime=container"
+    assert [native_label, "linux-native", "12", "100 ms"] in [r[:4] for r in charts]
+    assert [container_label, "linux-native", "12", "300 ms"] in [r[:4] for r in charts]
+    assert [r[-1] for r in charts if r and r[0] == native_label] == ["baseline"]
+
+
+def test_skipped_failed_and_warnings_are_listed(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    noisy = tuple(float(x) for x in rng.lognormal(-2, 0.6, 12))
+    document = make_document(
+        run_id="r1",
+        results=[
+            result(
+                "startup",
+                "startup",
+                startup_variant("native"),
+                {"end_to_end": ("s", "lower", (0.1,) * 3)},
+            ),
+            result(
+                "startup",
+                "startup",
+                startup_variant("container"),
+                {"end_to_end": ("s", "lower", noisy)},
+            ),
+            Result(
+                "startup",
+                "startup",
+                startup_variant("container", mount="bind"),
+                "skipped",
+                reason="bind mount not shared",
+            ),
+            Result("network", "network", {"path": "bridge"}, "failed", reason="iperf3 exited 1"),
+        ],
+    )
+    write_atomic(tmp_path / "r1.json", document)
+
+    info = build_report(inputs=[tmp_path], output=tmp_path / "page.html")
+
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    outcomes = _section(page, "outcomes", "environment")
+    assert "bind mount not shared" in outcomes and "skipped" in outcomes
+    assert "iperf3 exited 1" in outcomes and "failed" in outcomes
+    joined = "\n".join(info.warnings)
+    assert "too few samples for a 95 % interval" in joined and "--repeat 6" in joined
+    assert "coefficient of variation above 10%" in joined and "CPU frequency scaling" in joined
+    for warning in info.warnings:
+        assert warning.replace("'", "&#39;") in page
+
+
+def test_no_results_gives_a_page_that_says_so(tmp_path: Path) -> None:
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "foreign.json").write_text('{"hello": "world"}')
+
+    info = build_report(inputs=[tmp_path / "results"], output=tmp_path / "out" / "index.html")
+
+    page = info.output.read_text(encoding="utf-8")
+    assert info.n_runs == 0 and info.n_samples == 0
+    assert "No results" in page and "crossdock run" in page
+    assert "not a crossdock results file" in page
+    assert PLOTLY_BANNER not in page  # nothing to draw, no 4.5 MB of plotly.js
+
+
+# --- in a browser -----------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+REQUIRE_BROWSER = os.environ.get("CROSSDOCK_REQUIRE_BROWSER") == "1"
+
+needs_browser = pytest.mark.skipif(
+    CHROMIUM is None and not REQUIRE_BROWSER,
+    reason="chromium is not installed (apt-get install chromium); "
+    "set CROSSDOCK_REQUIRE_BROWSER=1 to make this a failure",
+)
+
+
+def _chromium(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run headless chromium on *page* with every network path closed: no proxy that
+    answers, no DNS, no background services."""
+    if CHROMIUM is None:
+        pytest.fail("chromium is required (CROSSDOCK_REQUIRE_BROWSER=1) but not installed")
+    return subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--proxy-server=127.0.0.1:9",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--enable-logging=stderr",
+            "--virtual-time-budget=15000",
+            *args,
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+@needs_browser
+def test_charts_render_offline_in_chromium(suite_report: tuple[Path, Path], tmp_path: Path) -> None:
+    _, output = suite_report
+    figures = output.read_text(encoding="utf-8").count('class="plotly-graph-div"')
+
+    run = _chromium(output, tmp_path / "profile", "--dump-dom")
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    dom = run.stdout
+    assert dom.count('class="plot-container plotly"') == figures
+    assert dom.count('class="main-svg"') >= 2 * figures  # plotly draws two layers per figure
+    assert dom.count('class="hm"') >= 3 and dom.count('class="boxlayer') >= figures - 3
+    # the hostile run's markup stayed text
+    assert "<title>crossdock report" in dom and "pwned</title>" not in dom
+    assert "<img src=" not in dom
+    # the page's policy (default-src 'none') logs any fetch it blocks: nothing was wanted
+    # from the network, and no script failed
+    assert "Content Security Policy" not in run.stderr
+    assert "Uncaught" not in run.stderr
+
+
+@needs_browser
+def test_screenshot_of_the_page(suite_report: tuple[Path, Path], tmp_path: Path) -> None:
+    _, output = suite_report
+    shot = tmp_path / "page.png"
+
+    run = _chromium(
+        output,
+        tmp_path / "profile",
+        "--hide-scrollbars",
+        "--window-size=1280,2400",
+        f"--screenshot={shot}",
+    )
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 50_000  # a rendered page, not a blank one
+
+
+def test_comparisons_with_native_that_need_more_samples_say_how_many(tmp_path: Path) -> None:
+    rng = np.random.default_rng(21)
+
+    def run(scale: float) -> tuple[float, ...]:
+        return tuple(float(x) for x in scale * rng.lognormal(-1, 0.08, 10))
+
+    document = make_document(
+        run_id="r1",
+        results=[
+            result(
+                "startup",
+                "startup",
+                startup_variant("native"),
+                {"end_to_end": ("s", "lower", run(1.0))},
+            ),
+            # 8 % slower: visible with a few dozen samples, not with 10
+            result(
+                "startup",
+                "startup",
+                startup_variant("container", network="bridge"),
+                {"end_to_end": ("s", "lower", run(1.08))},
+            ),
+            # 0.5 % slower: below what any practical --repeat resolves
+            result(
+                "startup",
+                "startup",
+                startup_variant("container", mount="bind"),
+                {"end_to_end": ("s", "lower", run(1.005))},
+            ),
+            # counts vary by nature: no spread warning for them
+            result(
+                "startup",
+                "startup",
+                startup_variant("container"),
+                {"end_to_end": ("s", "lower", run(3.0)), "retries": ("1", "lower", (0.0, 5.0) * 5)},
+            ),
+        ],
+    )
+    write_atomic(tmp_path / "r1.json", document)
+
+    info = build_report(inputs=[tmp_path], output=tmp_path / "page.html")
+
+    native = next(w for w in info.warnings if "too few samples to tell" in w)
+    needed = int(re.findall(r"--repeat (\d+) or more", native)[0])
+    assert 10 < needed <= 100 and "network=bridge" in native
+    indistinct = next(w for w in info.warnings if "smaller than the run-to-run spread" in w)
+    assert "mount=bind" in indistinct and "treat these as equal" in indistinct
+    assert not any("retries" in w for w in info.warnings)
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    ratios = {row[1]: row[3] for row in _rows(_section(page, "summary", "warnings")) if row}
+    assert ratios["mount=none, network=bridge"].endswith("] †")
+    assert ratios["mount=bind, network=none"].endswith("] †")
+    assert (
+        ratios["mount=none, network=none"].startswith("3")
+        and "†" not in ratios["mount=none, network=none"]
+    )

@@ -1,0 +1,186 @@
+"""Tests of bench.stats against textbook values and known distributions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bench import stats
+
+
+@pytest.mark.parametrize(
+    ("n", "ranks"),
+    # Conover, Practical Nonparametric Statistics, table A3 / the usual 95 % median table
+    [(6, (1, 6)), (10, (2, 9)), (20, (6, 15)), (30, (10, 21)), (50, (18, 33)), (100, (40, 61))],
+)
+def test_median_ci_ranks_match_the_textbook_table(n: int, ranks: tuple[int, int]) -> None:
+    assert stats.median_ci_ranks(n) == ranks
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5])
+def test_no_95_percent_interval_below_six_samples(n: int) -> None:
+    assert stats.median_ci_ranks(n) is None
+    assert stats.median_ci(list(range(n))) is None
+    assert stats.min_samples_for_ci() == 6
+
+
+def test_median_ci_picks_the_order_statistics_of_those_ranks() -> None:
+    rng = np.random.default_rng(7)
+    samples = list(rng.permutation(np.arange(1.0, 21.0)))  # 1..20 shuffled
+    assert stats.median_ci(samples) == (6.0, 15.0)
+
+
+def test_median_ci_coverage_is_at_least_nominal() -> None:
+    """Over many samples from a skewed distribution the interval covers the true median
+    at least 95 % of the time (it is conservative: exact coverage at n=20 is 95.86 %)."""
+    rng = np.random.default_rng(11)
+    true_median = math.exp(0.0)  # log-normal(0, 1)
+    covered = 0
+    trials = 2000
+    for _ in range(trials):
+        ci = stats.median_ci(rng.lognormal(0.0, 1.0, 20).tolist())
+        assert ci is not None
+        covered += ci[0] <= true_median <= ci[1]
+    assert covered / trials >= 0.94
+
+
+def test_summarize_keeps_its_contract() -> None:
+    summary = stats.summarize([5.0, 1.0, 3.0, 2.0, 4.0, 6.0, 7.0, 8.0, 9.0, 10.0])
+    assert summary.n == 10
+    assert summary.median == 5.5
+    assert (summary.ci_low, summary.ci_high) == (2.0, 9.0)
+    assert (summary.minimum, summary.maximum) == (1.0, 10.0)
+    assert summary.iqr == pytest.approx(4.5)
+    assert summary.cv == pytest.approx(np.std(np.arange(1, 11), ddof=1) / 5.5)
+    with pytest.raises(ValueError, match="at least one sample"):
+        stats.summarize([])
+
+
+def test_ratio_of_medians_interval_covers_the_true_ratio() -> None:
+    """Samples from log-normal distributions with medians 1 and 1.5: the 95 % bootstrap
+    interval should contain 1.5 in (nearly) 95 % of repeated experiments."""
+    rng = np.random.default_rng(2024)
+    covered = 0
+    trials = 200
+    for _ in range(trials):
+        a = rng.lognormal(math.log(1.0), 0.3, 30)
+        b = rng.lognormal(math.log(1.5), 0.3, 25)
+        ratio = stats.ratio_of_medians(a.tolist(), b.tolist(), resamples=1000)
+        assert ratio is not None and ratio.ci is not None
+        assert ratio.ci[0] <= ratio.value <= ratio.ci[1]
+        covered += ratio.ci[0] <= 1.5 <= ratio.ci[1]
+    # the percentile bootstrap of a median is slightly liberal at these sizes
+    assert covered / trials >= 0.88
+
+
+def test_ratio_of_medians_is_reproducible_and_seeded() -> None:
+    rng = np.random.default_rng(5)
+    a, b = rng.lognormal(0, 0.2, 15).tolist(), rng.lognormal(0.5, 0.2, 15).tolist()
+    first = stats.ratio_of_medians(a, b)
+    assert first == stats.ratio_of_medians(a, b)
+    other = stats.ratio_of_medians(a, b, seed=1)
+    assert other is not None and first is not None
+    assert other.value == first.value and other.ci != first.ci
+
+
+def test_ratio_of_medians_point_value_and_edge_cases() -> None:
+    ratio = stats.ratio_of_medians([1.0, 2.0, 3.0], [4.0, 6.0, 8.0])
+    assert ratio is not None and ratio.value == 3.0
+    assert ratio.effect == pytest.approx(math.log(3.0))
+    assert stats.ratio_of_medians([2.0], [1.0]) == stats.Ratio(0.5, None, 0.95)
+    assert stats.ratio_of_medians([], [1.0]) is None
+    assert stats.ratio_of_medians([0.0, 1.0], [1.0, 2.0]) is None
+    constant = stats.ratio_of_medians([2.0] * 8, [3.0] * 8)
+    assert constant is not None and constant.ci == (1.5, 1.5)
+
+
+def test_format_ratio() -> None:
+    assert stats.format_ratio(stats.Ratio(1.23456, (1.1, 1.4), 0.95)) == "1.23× [1.1–1.4]"
+    assert stats.format_ratio(stats.Ratio(1.23456, (1.1, 1.4), 0.95), interval=False) == "1.23×"
+    assert stats.format_ratio(None) == "–"
+
+
+def test_mann_whitney_flags_a_real_shift() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.lognormal(0.0, 0.5, 30)
+    b = rng.lognormal(0.5, 0.5, 20)  # a 65 % slower median, heavy right tail
+    assert stats.mann_whitney_p(a.tolist(), b.tolist()) < 0.01
+
+
+def test_mann_whitney_false_alarm_rate_is_near_alpha() -> None:
+    rng = np.random.default_rng(4)
+    trials = 400
+    alarms = sum(
+        stats.mann_whitney_p(rng.pareto(3.0, 25).tolist(), rng.pareto(3.0, 15).tolist()) < 0.05
+        for _ in range(trials)
+    )
+    assert 0.02 <= alarms / trials <= 0.08
+
+
+def test_mann_whitney_edge_cases() -> None:
+    assert stats.mann_whitney_p([1.0] * 5, [1.0] * 7) == 1.0
+    # exact distribution for small samples without ties: all of b above all of a, 4 vs 4
+    assert stats.mann_whitney_p([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]) == pytest.approx(2 / 70)
+    with pytest.raises(ValueError, match="at least one sample"):
+        stats.mann_whitney_p([], [1.0])
+
+
+@pytest.mark.parametrize(
+    ("p", "mark"),
+    [(0.0001, "***"), (0.001, "**"), (0.009, "**"), (0.03, "*"), (0.05, ""), (0.5, "")],
+)
+def test_significance_marks(p: float, mark: str) -> None:
+    assert stats.significance_mark(p) == mark
+
+
+def test_sample_size_enough_for_a_clear_difference() -> None:
+    rng = np.random.default_rng(8)
+    a = rng.lognormal(0.0, 0.05, 30).tolist()
+    b = rng.lognormal(1.0, 0.05, 30).tolist()  # medians 2.7x apart, 5 % spread
+    check = stats.check_sample_size(a, b)
+    assert check.needed == stats.min_samples_for_ci()
+    assert not check.too_few and check.advice == ""
+
+
+def test_sample_size_too_few_for_a_small_difference() -> None:
+    rng = np.random.default_rng(9)
+    check = stats.check_sample_size(
+        rng.lognormal(0, 0.10, 10).tolist(), rng.lognormal(math.log(1.05), 0.10, 10).tolist()
+    )
+    assert check.too_few and check.have == 10
+    assert check.needed is not None and 10 < check.needed < stats.SAMPLE_SIZE_LIMIT
+    assert f"need {check.needed} per side, have 10" in check.advice
+
+
+def _separation_rate(rng: np.random.Generator, n: int, shift: float, trials: int = 200) -> float:
+    """How often the 95 % median intervals of fresh samples of size *n* are disjoint."""
+    separated = 0
+    for _ in range(trials):
+        ci_a = stats.median_ci(rng.lognormal(0, 0.10, n).tolist())
+        ci_b = stats.median_ci(rng.lognormal(shift, 0.10, n).tolist())
+        assert ci_a is not None and ci_b is not None
+        separated += ci_a[1] < ci_b[0]
+    return separated / trials
+
+
+def test_sample_size_needed_is_where_intervals_start_to_separate() -> None:
+    """Observed sets as large as the population: at the n the check names, fresh samples
+    give disjoint intervals about half the time; at half of it rarely, at twice it mostly."""
+    rng = np.random.default_rng(10)
+    shift = math.log(1.05)
+    check = stats.check_sample_size(
+        rng.lognormal(0, 0.10, 20_000).tolist(), rng.lognormal(shift, 0.10, 20_000).tolist()
+    )
+    assert check.needed is not None and not check.too_few
+    assert _separation_rate(rng, check.needed // 2, shift) < 0.3
+    assert 0.3 <= _separation_rate(rng, check.needed, shift) <= 0.7
+    assert _separation_rate(rng, check.needed * 2, shift) > 0.7
+
+
+def test_sample_size_too_few_for_tiny_sets_and_unknowable_for_equal_medians() -> None:
+    small = stats.check_sample_size([1.0, 1.1, 0.9], [2.0, 2.1, 1.9])
+    assert small.too_few and small.needed == 6 and small.have == 3
+    same = stats.check_sample_size([1.0, 2.0, 3.0], [0.5, 2.0, 9.0])
+    assert same.needed is None and not same.too_few
