@@ -29,6 +29,7 @@ _SKIP = (".git", ".nox", ".venv", "node_modules", "__pycache__", ".mypy_cache", 
          ".pytest_cache", "results", "reports")  # fmt: skip
 _PRISTINE = ".crossdock-pristine"
 _LOG = ".crossdock-command.log"
+_STAGE = "/.crossdock-stage"
 
 
 class CommandWorkload:
@@ -138,7 +139,29 @@ class CommandWorkload:
         bundle = io.BytesIO()
         with tarfile.open(fileobj=bundle, mode="w") as tar:
             tar.add(str(source), arcname=_PRISTINE, filter=_skip_junk)
-        ctx.require_engine().api.put_archive(place.container, place.path, bundle.getvalue())
+        # the archive API writes to the container's own filesystem and cannot reach a
+        # tmpfs mount: stage it there, then copy it into place from inside
+        api = ctx.require_engine().api
+        api.put_archive(place.container, "/", _stage_dir())
+        api.put_archive(place.container, _STAGE, bundle.getvalue())
+        done = place.run(
+            ctx,
+            [bb, "cp", "-a", f"{_STAGE}/{_PRISTINE}/.", f"{place.path}/{_PRISTINE}/"],
+            timeout=600,
+        )
+        if done.code != 0:
+            raise SampleError(f"copying the workspace into place failed: {_tail(done.stderr)}")
+        place.run(ctx, [bb, "rm", "-rf", _STAGE], timeout=600)
+
+
+def _stage_dir() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(_STAGE.lstrip("/"))
+        info.type = tarfile.DIRTYPE
+        info.mode = 0o755
+        tar.addfile(info)
+    return buffer.getvalue()
 
 
 def _skip_junk(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
