@@ -21,6 +21,7 @@ from rich.markup import escape
 from bench import __version__, scenarios
 from bench.errors import BadInputError, CrossdockError
 from bench.platform import PLATFORM_IDS
+from bench.sampling import Adaptive
 
 if TYPE_CHECKING:
     from bench import driver
@@ -88,6 +89,26 @@ def _parser() -> argparse.ArgumentParser:
         help="fail (exit 3) unless the engine is this platform, e.g. linux-native",
     )
     run.add_argument(
+        "--target-ci",
+        type=_percent,
+        metavar="PERCENT",
+        help="sample each variant until its median's 95%% interval is this narrow",
+    )
+    run.add_argument(
+        "--max-repeat",
+        type=_positive,
+        default=200,
+        metavar="N",
+        help="with --target-ci: at most N samples per variant (default 200)",
+    )
+    run.add_argument(
+        "--max-time",
+        type=_positive,
+        default=1800,
+        metavar="SECONDS",
+        help="with --target-ci: at most this long per scenario (default 1800)",
+    )
+    run.add_argument(
         "--resume",
         type=Path,
         metavar="RESULTS_FILE",
@@ -142,6 +163,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _percent(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
+    if not 0 < value < 1000:
+        raise argparse.ArgumentTypeError(f"must be above 0, e.g. 5 for 5%, not {text}")
+    return value
+
+
 def _non_negative(text: str) -> int:
     try:
         value = int(text)
@@ -177,6 +208,9 @@ def _cmd_run(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
             contexts=args.context,
             allow_no_engine=args.allow_no_engine,
             expect_platform=args.expect_platform,
+            adaptive=Adaptive(args.target_ci / 100, args.max_repeat, args.max_time)
+            if args.target_ci is not None
+            else None,
             argv=["crossdock", *argv],
             progress=bar,
             on_file=lambda p: bar.note(f"writing [bold]{p}[/]"),

@@ -63,6 +63,11 @@ class ProgressBar:
         if self._task is not None:
             self._progress.update(self._task, advance=1, description=description)
 
+    def more(self, count: int) -> None:
+        if self._task is not None:
+            total = self._progress.tasks[self._task].total or 0
+            self._progress.update(self._task, total=total + count)
+
     def note(self, text: str) -> None:
         self._progress.console.print(text)
 

@@ -14,9 +14,10 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +33,7 @@ from bench.errors import (
     ResultsWriteError,
 )
 from bench.metrics import metric
+from bench.sampling import Adaptive, converged, outliers
 from bench.scenarios import Scenario, Variant, resolve
 
 
@@ -42,6 +44,8 @@ class Progress(Protocol):
 
     def step(self, description: str) -> None: ...
 
+    def more(self, count: int) -> None: ...
+
     def note(self, text: str) -> None: ...
 
 
@@ -49,6 +53,8 @@ class _Silent:
     def begin(self, label: str, total: int) -> None: ...
 
     def step(self, description: str) -> None: ...
+
+    def more(self, count: int) -> None: ...
 
     def note(self, text: str) -> None: ...
 
@@ -75,6 +81,7 @@ def run(
     contexts: Sequence[str] = (),
     allow_no_engine: bool = False,
     expect_platform: str | None = None,
+    adaptive: Adaptive | None = None,
     argv: Sequence[str] = (),
     progress: Progress | None = None,
     on_file: Callable[[Path], None] | None = None,
@@ -94,11 +101,14 @@ def run(
     engines = _connect_all(contexts, allow_no_engine)
     if expect_platform is not None:
         _check_expected(engines, expect_platform)
-    sessions = [_open(plan, eng, context, out, argv) for context, eng in engines]
+    sessions = [
+        _open(plan=plan, eng=eng, context=context, out=out, argv=argv, adaptive=adaptive)
+        for context, eng in engines
+    ]
     for session in sessions:
         if on_file:
             on_file(session.path)
-    return _execute_plan(plan, sessions, progress or _Silent())
+    return _execute_plan(plan, sessions, progress or _Silent(), adaptive)
 
 
 def resume(
@@ -137,7 +147,9 @@ def resume(
     resumed = [*document.run.get("resumed", []), {"at": _now(), "argv": list(argv)}]
     document = replace(document, run={**document.run, "resumed": resumed})
     session = _Session(eng, document, path)
-    return _execute_plan(plan, [session], progress or _Silent())[0]
+    sampling = document.run.get("sampling")
+    adaptive = Adaptive(**sampling) if isinstance(sampling, dict) else None
+    return _execute_plan(plan, [session], progress or _Silent(), adaptive)[0]
 
 
 def _connect_all(
@@ -199,11 +211,13 @@ class _Session:
 
 
 def _open(
+    *,
     plan: Sequence[Scenario],
     eng: Engine | NoEngineError,
     context: str | None,
     out: Path,
     argv: Sequence[str],
+    adaptive: Adaptive | None,
 ) -> _Session:
     """A new session with its results file written at once (``partial``)."""
     run_id = new_run_id()
@@ -216,9 +230,10 @@ def _open(
         }
         for s in plan
     ]
-    document = new_document(
-        run_id=run_id, eng=eng, context=context, argv=argv, run_extra={"suite_plan": record}
-    )
+    extra: dict[str, Any] = {"suite_plan": record}
+    if adaptive is not None:
+        extra["sampling"] = asdict(adaptive)
+    document = new_document(run_id=run_id, eng=eng, context=context, argv=argv, run_extra=extra)
     session = _Session(
         eng, document, results.result_path(out, str(document.platform["id"]), run_id)
     )
@@ -227,7 +242,10 @@ def _open(
 
 
 def _execute_plan(
-    plan: Sequence[Scenario], sessions: Sequence[_Session], report: Progress
+    plan: Sequence[Scenario],
+    sessions: Sequence[_Session],
+    report: Progress,
+    adaptive: Adaptive | None = None,
 ) -> list[RunFile]:
     """Run *plan* on every session, interleaved scenario by scenario across engines, so
     drift lands on all of them; always cleans up, and marks the files complete at the end."""
@@ -246,7 +264,11 @@ def _execute_plan(
             for scenario in plan:
                 for session, ctx in zip(sessions, contexts, strict=True):
                     outcome = execute(
-                        scenario, ctx, report, no_engine=_no_engine_reason(session.eng)
+                        scenario,
+                        ctx,
+                        report,
+                        no_engine=_no_engine_reason(session.eng),
+                        adaptive=adaptive,
                     )
                     session.store(
                         replace(session.document, results=session.document.results + tuple(outcome))
@@ -368,12 +390,19 @@ class _VariantState:
     samples: dict[str, list[float]] = field(default_factory=dict)
     status: str = "ok"
     reason: str | None = None
+    stopped: str | None = None  # why adaptive sampling stopped
 
 
 def execute(
-    scenario: Scenario, ctx: RunContext, report: Progress, *, no_engine: str | None = None
+    scenario: Scenario,
+    ctx: RunContext,
+    report: Progress,
+    *,
+    no_engine: str | None = None,
+    adaptive: Adaptive | None = None,
 ) -> list[results.Result]:
-    """Run one scenario's variants interleaved (A B C A B C ...), warmups first.
+    """Run one scenario's variants interleaved (A B C A B C ...), warmups first; with
+    *adaptive*, go on sampling the variants whose median is not yet tight enough.
 
     Every failure becomes a ``failed`` status with its reason on the variant it hit; the
     other variants go on. Only a lost engine or an interruption leaves this function.
@@ -395,9 +424,56 @@ def execute(
                     )
                 variant = state.variant.label(scenario.varying)
                 report.step(f"{scenario.name} [{variant}] {phase} {index + 1}")
+        if adaptive is not None:
+            _sample_adaptively(
+                workload, scenario, ctx, states=states, adaptive=adaptive, report=report
+            )
         return [_result(workload, scenario, ctx, s) for s in states]
     finally:
         workload.finish(ctx, scenario)
+
+
+def _sample_adaptively(
+    workload: workloads.Workload,
+    scenario: Scenario,
+    ctx: RunContext,
+    *,
+    states: Sequence[_VariantState],
+    adaptive: Adaptive,
+    report: Progress,
+) -> None:
+    """More interleaved rounds for the variants not yet converged; each records why it
+    stopped."""
+    started = time.monotonic()
+    index = scenario.repetitions
+    while True:
+        pending = []
+        for state in states:
+            if state.status != "ok" or state.stopped:
+                continue
+            samples = _headline_samples(state)
+            if converged(samples, adaptive.target):
+                state.stopped = f"target {adaptive.target:.1%} reached at n={len(samples)}"
+            elif index >= adaptive.max_repetitions:
+                state.stopped = f"maximum of {adaptive.max_repetitions} samples reached"
+            elif time.monotonic() - started > adaptive.max_seconds:
+                state.stopped = f"maximum of {adaptive.max_seconds:g} s for the scenario reached"
+            else:
+                pending.append(state)
+        if not pending:
+            return
+        report.more(len(pending))
+        for state in pending:
+            _sample_once(workload, scenario, ctx, state, record=True, index=index)
+            report.step(f"{scenario.name} [{state.variant.label(scenario.varying)}] +{index + 1}")
+        index += 1
+
+
+def _headline_samples(state: _VariantState) -> list[float]:
+    for name, values in state.samples.items():
+        if metric(name).headline:
+            return values
+    return next(iter(state.samples.values()), [])
 
 
 def _prepare(
@@ -454,6 +530,11 @@ def _result(
         except Exception as e:  # noqa: BLE001 - describing must not lose the samples
             extra = {"describe_error": _describe(e)}
     extra |= {"repetitions": scenario.repetitions, "warmups": scenario.warmups}
+    if state.stopped:
+        extra["sampling"] = {"mode": "adaptive", "stopped": state.stopped}
+    far = {name: idx for name, values in state.samples.items() if (idx := outliers(values))}
+    if far:
+        extra["outliers"] = far  # flagged by sample index, never dropped
     metrics = tuple(
         results.Metric(
             name=name,
