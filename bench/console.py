@@ -20,6 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from bench import invariants
 from bench.frame import pair_with_natives
 from bench.metrics import format_value, metric
 from bench.results import BASELINES, Metric, Result, RunDocument
@@ -226,6 +227,7 @@ def warnings(document: RunDocument) -> list[str]:
                 f"{CV_WARN:.0%} ({', '.join(noisy)}); close other programs or use "
                 f"--repeat {wanted} for a tighter median"
             )
+    found.extend(invariants.check(document))
     governor = document.host.get("cpu_governor")
     if governor not in (None, "performance"):
         found.append(

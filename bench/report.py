@@ -30,7 +30,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from bench import __version__, stats
+from bench import __version__, invariants, stats
 from bench.frame import (
     LoadedFrame,
     is_native,
@@ -227,6 +227,8 @@ def _analyse(loaded: LoadedFrame) -> _Analysis:
         warnings=list(loaded.warnings),
     )
     analysis.warnings.extend(_cell_warnings(analysis))
+    for path, document in loaded.documents:
+        analysis.warnings.extend(f"{path.name}: {w}" for w in invariants.check(document))
     return analysis
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import make_document, result, startup_variant
 from rich.console import Console
-from test_frame import make_document, result, startup_variant
 
 from bench.compare import ComparisonRow, compare, render
 from bench.errors import ResultsError

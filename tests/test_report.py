@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from plotly.offline import get_plotlyjs
-from test_frame import (
+from factories import (
     make_document,
     result,
     startup_results,
     startup_variant,
     write_suite,
 )
+from plotly.offline import get_plotlyjs
 
 from bench.frame import load_frame
 from bench.report import build_report
