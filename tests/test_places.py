@@ -40,7 +40,9 @@ def test_a_read_only_bind_is_refused_before_timing(
     try:
         tag = ctx.image("busybox").tag
         container = places._start(
-            ctx, tag, {"binds": {str(tmp_path): {"bind": places.MOUNT_POINT, "mode": "ro"}}},
+            ctx,
+            tag,
+            {"binds": {str(tmp_path): {"bind": places.MOUNT_POINT, "mode": "ro"}}},
             "busybox",
         )
         place = places.Place("bind", places.MOUNT_POINT, container=container)

@@ -170,7 +170,9 @@ def test_an_unexpected_platform_fails_before_measuring(
     tmp_path: Path, live_engine: engine.Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "results"
-    code = main(["run", str(scenario_file(tmp_path)), "--out", str(out), "--expect-platform", "colima"])
+    code = main(
+        ["run", str(scenario_file(tmp_path)), "--out", str(out), "--expect-platform", "colima"]
+    )
     assert code == 3
     assert "expected platform 'colima' but found 'linux-native'" in capsys.readouterr().err
     assert not out.exists()
