@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -64,6 +64,69 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"crossdock {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    _add_run(sub)
+
+    report = sub.add_parser("report", help="build the HTML comparison report")
+    report.add_argument("inputs", nargs="*", type=Path, metavar="RESULTS")
+    report.add_argument(
+        "-o", "--output", type=Path, default=Path("reports/index.html"), metavar="FILE"
+    )
+    report.set_defaults(handler=_cmd_report)
+
+    compare = sub.add_parser("compare", help="compare two results files or folders")
+    compare.add_argument("a", type=Path, metavar="A")
+    compare.add_argument("b", type=Path, metavar="B")
+    compare.set_defaults(handler=_cmd_compare)
+
+    detect = sub.add_parser("detect", help="classify the engine or a saved docker info/version")
+    detect.add_argument("--from", dest="source", type=Path, metavar="FILE")
+    detect.add_argument("--host-os", choices=("linux", "darwin", "windows"))
+    detect.add_argument("--context", metavar="NAME")
+    detect.add_argument("--json", action="store_true")
+    detect.set_defaults(handler=_cmd_detect)
+
+    validate = sub.add_parser(
+        "validate", help="the harness against the reference tools, side by side"
+    )
+    validate.add_argument(
+        "--area", action="append", default=[], choices=("startup", "fileio", "network")
+    )
+    validate.add_argument("--rounds", type=_positive, metavar="N", help="rounds per area")
+    validate.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
+    validate.add_argument("--context", metavar="NAME")
+    validate.set_defaults(handler=_cmd_validate)
+
+    export = sub.add_parser("export", help="results as pyperf JSON or CSV")
+    export.add_argument("inputs", nargs="*", type=Path, metavar="RESULTS")
+    export.add_argument("--format", required=True, choices=("pyperf", "csv"))
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    export.set_defaults(handler=_cmd_export)
+
+    importer = sub.add_parser("import", help="store a pytest-benchmark JSON file as results")
+    importer.add_argument("source", type=Path, metavar="FILE")
+    importer.add_argument("--platform", choices=PLATFORM_IDS, metavar="ID")
+    importer.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
+    importer.set_defaults(handler=_cmd_import)
+
+    listing = sub.add_parser("list", help="the shipped scenarios and suites")
+    listing.set_defaults(handler=_cmd_list)
+
+    clean = sub.add_parser("clean", help="remove everything crossdock left in the engine")
+    clean.add_argument("--run-id", metavar="ID", help="only this run's objects")
+    clean.add_argument("--context", metavar="NAME")
+    clean.set_defaults(handler=_cmd_clean)
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return value
+
+
+def _add_run(sub: Any) -> None:
+    """The ``run`` command's arguments."""
     run = sub.add_parser("run", help="run scenarios on the engine(s) and store the results")
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="names or .toml files")
     run.add_argument("--suite", choices=scenarios.SUITES, help="a shipped set (default: default)")
@@ -115,52 +178,6 @@ def _parser() -> argparse.ArgumentParser:
         help="complete a partial run without repeating the scenarios it stored",
     )
     run.set_defaults(handler=_cmd_run)
-
-    report = sub.add_parser("report", help="build the HTML comparison report")
-    report.add_argument("inputs", nargs="*", type=Path, metavar="RESULTS")
-    report.add_argument(
-        "-o", "--output", type=Path, default=Path("reports/index.html"), metavar="FILE"
-    )
-    report.set_defaults(handler=_cmd_report)
-
-    compare = sub.add_parser("compare", help="compare two results files or folders")
-    compare.add_argument("a", type=Path, metavar="A")
-    compare.add_argument("b", type=Path, metavar="B")
-    compare.set_defaults(handler=_cmd_compare)
-
-    detect = sub.add_parser("detect", help="classify the engine or a saved docker info/version")
-    detect.add_argument("--from", dest="source", type=Path, metavar="FILE")
-    detect.add_argument("--host-os", choices=("linux", "darwin", "windows"))
-    detect.add_argument("--context", metavar="NAME")
-    detect.add_argument("--json", action="store_true")
-    detect.set_defaults(handler=_cmd_detect)
-
-    validate = sub.add_parser(
-        "validate", help="the harness against the reference tools, side by side"
-    )
-    validate.add_argument(
-        "--area", action="append", default=[], choices=("startup", "fileio", "network")
-    )
-    validate.add_argument("--rounds", type=_positive, metavar="N", help="rounds per area")
-    validate.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
-    validate.add_argument("--context", metavar="NAME")
-    validate.set_defaults(handler=_cmd_validate)
-
-    listing = sub.add_parser("list", help="the shipped scenarios and suites")
-    listing.set_defaults(handler=_cmd_list)
-
-    clean = sub.add_parser("clean", help="remove everything crossdock left in the engine")
-    clean.add_argument("--run-id", metavar="ID", help="only this run's objects")
-    clean.add_argument("--context", metavar="NAME")
-    clean.set_defaults(handler=_cmd_clean)
-    return parser
-
-
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
-    return value
 
 
 def _percent(text: str) -> float:
@@ -302,6 +319,25 @@ def _cmd_validate(args: argparse.Namespace, err: Console, argv: list[str]) -> in
             err.print(f"[yellow]{v.area}: nothing compared (reference tool missing on the host)")
     print(path)
     return EXIT_FAILED if any(c.passed is False for c in comparisons) else 0
+
+
+def _cmd_export(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
+    from bench import exports
+
+    export = {"pyperf": exports.export_pyperf, "csv": exports.export_csv}[args.format]
+    info = export(inputs=args.inputs or [Path("results")], output=args.output)
+    for note in info.skipped:
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    err.print(f"{info.n_runs} runs, {info.n_values} values")
+    print(info.output)
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
+    from bench import exports
+
+    print(exports.import_pytest_benchmark(source=args.source, out=args.out, platform=args.platform))
+    return 0
 
 
 def _cmd_list(args: argparse.Namespace, err: Console, argv: list[str]) -> int:

@@ -28,7 +28,12 @@ def in_wsl() -> bool:
 
 def host_id() -> str:
     """This machine, as results and labels name it: a hash of its host name."""
-    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
+    return hash_hostname(socket.gethostname())
+
+
+def hash_hostname(name: str) -> str:
+    """A host name as results files carry it: hashed, since they are shared publicly."""
+    return hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
 def alive(pid: int) -> bool:
