@@ -1,25 +1,19 @@
 """Network: throughput and request/response latency along the paths containers use,
 against the same measurement on the host's own loopback.
 
-Paths (variant parameter ``path``; see :data:`PATHS`):
+Paths (variant parameter ``path``; see :data:`PATHS`), server <- client:
 
-============== ===================== ====================== ============================
-path           server                client                 client connects to
-============== ===================== ====================== ============================
-native-loopback host process         host process           127.0.0.1 (the baseline)
-container-     container (network    the same container     127.0.0.1
-loopback       none)                 (``docker exec``)
-bridge         container on a user   container on the same  the server's address there
-               bridge made for the   network
-               run
-published-port container, port       host process           127.0.0.1:<published port>
-               published on
-               127.0.0.1 only
-to-host        host process bound to container              host.docker.internal
-               the engine bridge's                          (``host-gateway``)
-               gateway (never
-               0.0.0.0)
-============== ===================== ====================== ============================
+- ``native-loopback``: host process <- host process, over 127.0.0.1 (the baseline);
+- ``container-loopback``: a container on network ``none`` <- the same container
+  (``docker exec``), over 127.0.0.1;
+- ``bridge``: a container <- another container, on a user bridge network made for the
+  scenario, through the server's address there;
+- ``published-port``: a container whose port is published on 127.0.0.1 only <- a host
+  process, through 127.0.0.1:<published port>;
+- ``to-host``: a host process <- a container, through ``host.docker.internal``
+  (``host-gateway``); the server binds what that name resolves to when it is this
+  host's address (Linux: the bridge's gateway), else 127.0.0.1; never 0.0.0.0
+  (:func:`probe_host_gateway`).
 
 ``measure = "throughput"`` runs iperf3 (``-J``, parsed by :mod:`bench.iperf`) for
 ``duration`` seconds after ``omit`` warm-up seconds, ``streams`` parallel streams,
@@ -262,24 +256,29 @@ class Echo:
         return Measured({"rtt_p50": statistics.median(counted), "rtt_p99": p99})
 
 
-_RTT_LINE = re.compile(r"^(\d+\.\d+) (\d+\.\d+)$")
+_RTT_LINE = re.compile(r"^(\d+)\.(\d{6}) (\d+)\.(\d{6})$")
 
 
 def round_trips(text: str) -> list[float]:
     """Seconds of each round trip in the ping-pong client's stderr, in order.
 
-    Each line is ``<before> <after>`` ($EPOCHREALTIME, µs resolution). Stops at the first
-    line that is not such a pair (a client error message); raises :class:`SampleError`
-    when the shell printed no time at all (a busybox without ``$EPOCHREALTIME``).
+    Each line is ``<before> <after>``, two ``$EPOCHREALTIME`` readings (seconds with six
+    decimals), subtracted as whole microseconds: as floats, readings near 1.8e9 s would
+    lose a few tenths of a microsecond. Stops at the first line that is not such a pair
+    (a client error message); raises :class:`SampleError` when the shell printed no time
+    at all (a busybox ash without ``$EPOCHREALTIME``).
     """
     values: list[float] = []
     for line in text.splitlines():
         match = _RTT_LINE.match(line.strip())
         if match is None:
             if not values and not line.strip():
-                raise SampleError("the client's shell has no $EPOCHREALTIME (busybox >= 1.32)")
+                raise SampleError("the client's busybox shell has no $EPOCHREALTIME")
             break
-        values.append(float(match.group(2)) - float(match.group(1)))
+        before, after = (
+            int(s) * 1_000_000 + int(us) for s, us in (match.group(1, 2), match.group(3, 4))
+        )
+        values.append((after - before) * 1e-6)
     return values
 
 
@@ -330,8 +329,8 @@ class NetworkWorkload:
     """The ``network`` kind (see module docstring).
 
     One instance serves one scenario (the driver asks the registry for each): it keeps
-    the run's bridge network name, the to-host probe's outcome, and per variant the
-    addresses and facts of its last repetition for :meth:`describe`.
+    the scenario's bridge network, the to-host probe's outcome, the userland proxy seen,
+    and per variant the addresses and facts of its last repetition for :meth:`describe`.
     """
 
     kind = "network"
@@ -453,16 +452,15 @@ class NetworkWorkload:
             extra["addresses_note"] = "of the last repetition; ports are new every repetition"
         if variant["measure"] == "latency":
             extra |= {"latency_method": LATENCY_METHOD, "warm_round_trips": WARM_ROUND_TRIPS}
-        else:
-            extra["omitted_seconds"] = variant["omit"]
         versions: dict[str, str] = {}
         if path.on_host:
             versions["host"] = host_tool_version(program.tool)
-        if ctx.engine is not None and self.needs_engine(variant):
-            image = ctx.image(IMAGE)
+        image = ctx.built.get(IMAGE)  # not built: preparing failed, nothing to describe
+        if ctx.engine is not None and self.needs_engine(variant) and image is not None:
             versions["container"] = image.tool_versions.get(program.tool, "unknown")
             extra["image"] = image.to_json()
-            extra["userland_proxy"] = self._proxy or userland_proxy(ctx.engine, None)
+            self._proxy = self._proxy or userland_proxy(ctx.engine, None)
+            extra["userland_proxy"] = self._proxy
             if variant["path"] == "bridge" and self._bridge:
                 extra["bridge_network"] = self._bridge_facts(ctx)
             if variant["path"] == "to-host" and isinstance(self._gateway, HostGateway):
@@ -530,7 +528,8 @@ class NetworkWorkload:
     # --- what the run shares -------------------------------------------------------------
 
     def _bridge_network(self, ctx: RunContext) -> str:
-        """The run's user-defined bridge network (labelled), created on first use."""
+        """The scenario's user-defined bridge network (labelled), made on first use and
+        removed by :meth:`finish` (the run's label cleanup is the safety net)."""
         if self._bridge is None:
             name = f"crossdock-net-{ctx.run_id.lower()}"
             client = ctx.require_engine().client
@@ -558,19 +557,28 @@ class NetworkWorkload:
 
 def probe_host_gateway(ctx: RunContext) -> HostGateway | str:
     """Find where a host server must listen for a container to reach it through
-    ``host.docker.internal``, and check it does; or say why it cannot.
+    ``host.docker.internal``, and check that it does; or say why it cannot.
 
-    The server binds the engine bridge's gateway when that address is on this host (a
-    Linux engine), else 127.0.0.1 (engines in a VM forward ``host-gateway`` to the host);
-    never 0.0.0.0. A container on the default bridge then connects to a listener there.
+    A first container reads what the name resolves to (``host-gateway``); that address
+    must pass :func:`check_address` before any traffic goes there. The server binds it
+    when it is an address of this host (a Linux engine: the bridge's gateway), else
+    127.0.0.1 (an engine in a VM forwards to the host's loopback); never 0.0.0.0. A
+    second container then connects to a listener there.
     """
     engine = ctx.require_engine()
     if not engine_is_local(engine):
         return f"the engine at {engine.target.endpoint} is on another machine"
-    gateway = bridge_gateway(engine)
-    bind = gateway if gateway and is_local_address(gateway) else LOOPBACK
+    hosts = _probe_container(ctx, f"busybox grep -m1 {HOST_ALIAS} /etc/hosts")
+    resolved = hosts.stdout.split()[0] if hosts.stdout.split() else None
+    if resolved is None:
+        return f"{HOST_ALIAS} does not resolve in a container{_last_line(hosts.stderr, ': ')}"
+    try:
+        check_address(engine, resolved)
+    except SampleError as e:
+        return f"{HOST_ALIAS} resolves to {resolved} in a container: {e}"
+    bind = resolved if is_local_address(resolved) else LOOPBACK
     check_address(engine, bind)
-    accepted: list[str] = []
+    peers: list[str] = []
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
         listener.bind((bind, 0))
         listener.listen(1)
@@ -579,51 +587,38 @@ def probe_host_gateway(ctx: RunContext) -> HostGateway | str:
         def accept() -> None:
             with contextlib.suppress(OSError):
                 conn, peer = listener.accept()
-                accepted.append(str(peer[0]))
+                peers.append(str(peer[0]))
                 conn.close()
 
         waiter = threading.Thread(target=accept, name="crossdock-probe", daemon=True)
         waiter.start()
-        script = (
-            f"busybox grep -m1 {HOST_ALIAS} /etc/hosts; "
-            f"exec busybox nc -w 5 {HOST_ALIAS} {port} </dev/null"
-        )
         try:
-            output = _container_client(
-                ctx,
-                ["busybox", "sh", "-c", script],
-                Deadline(30),
-                network="bridge",
-                extra_hosts=HOST_GATEWAY,
-            )
+            connect = _probe_container(ctx, f"busybox nc -w 5 {resolved} {port} </dev/null")
         finally:
             with contextlib.suppress(OSError):  # wakes the accepting thread if nothing came
                 listener.shutdown(socket.SHUT_RDWR)
             waiter.join(timeout=5)
-    resolved = output.stdout.split()[0] if output.stdout.split() else "?"
-    if not accepted:
+    if not peers:
         return (
             f"a host server on {bind} is not reachable from a container through {HOST_ALIAS} "
-            f"(resolves to {resolved}){_last_line(output.stderr, ': ')}"
+            f"({resolved}){_last_line(connect.stderr, ': ')}"
         )
+    where = "an address of this host" if bind == resolved else "not this host's: bound 127.0.0.1"
     return HostGateway(
         bind=bind,
         resolved=resolved,
-        how=f"bridge gateway {gateway}; the probe's connection arrived from {accepted[0]}",
+        how=f"{HOST_ALIAS} -> {resolved} ({where}); the probe arrived from {peers[0]}",
     )
 
 
-def bridge_gateway(engine: Engine) -> str | None:
-    """The IPv4 gateway of the engine's default ``bridge`` network (IPAM's ``Gateway``,
-    else the first address of its subnet, which is what the engine assigns)."""
-    for config in engine.api.inspect_network("bridge").get("IPAM", {}).get("Config") or []:
-        if config.get("Gateway"):
-            return str(config["Gateway"])
-        with contextlib.suppress(KeyError, ValueError):
-            net = ipaddress.ip_network(config["Subnet"])
-            if net.version == 4:
-                return str(next(net.hosts()))
-    return None
+def _probe_container(ctx: RunContext, script: str) -> Output:
+    return _container_client(
+        ctx,
+        ["busybox", "sh", "-c", script],
+        Deadline(30),
+        network="bridge",
+        extra_hosts=HOST_GATEWAY,
+    )
 
 
 def is_local_address(address: str) -> bool:
