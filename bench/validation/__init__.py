@@ -8,10 +8,12 @@ results file so the report can show them). ``crossdock validate`` runs them all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from bench.results import Result
+from bench.metrics import metric
+from bench.results import Metric, Result, Scalar
 from bench.stats import ratio_of_medians, summarize
 
 
@@ -50,6 +52,26 @@ class Validation:
     area: str
     comparisons: Sequence[Comparison]
     results: Sequence[Result] = field(default_factory=tuple)
+
+
+def samples_result(
+    area: str,
+    variant: Mapping[str, Scalar],
+    metric_name: str,
+    values: Sequence[float],
+    extra: Mapping[str, Any],
+) -> Result:
+    """One method's raw samples from a validation, stored like any measured result
+    (scenario ``validate-<area>``), with the metric's unit and direction from the table."""
+    definition = metric(metric_name)
+    return Result(
+        scenario=f"validate-{area}",
+        kind=area,
+        variant=dict(variant),
+        status="ok",
+        metrics=(Metric(metric_name, definition.unit, definition.direction, tuple(values)),),
+        extra=dict(extra),
+    )
 
 
 def compare(

@@ -11,10 +11,9 @@ import json
 import shutil
 import subprocess
 
-from bench import results
 from bench.context import RunContext
 from bench.scenarios import Scalar, Scenario, Variant
-from bench.validation import Comparison, Validation, compare
+from bench.validation import Comparison, Validation, compare, samples_result
 from bench.workloads.fileio import FileioWorkload, parse_size
 
 TOLERANCE = 0.10
@@ -71,15 +70,9 @@ def run(ctx: RunContext, *, rounds: int) -> Validation:
                 tolerance=None,
             )
         )
+    extra = {"rounds": rounds, "size": SIZE, "duration": DURATION}
     stored = [
-        results.Result(
-            scenario="validate-fileio",
-            kind="fileio",
-            variant={"workload": name, "method": method},
-            status="ok",
-            metrics=(results.Metric("bandwidth", "B/s", "higher", tuple(values)),),
-            extra={"rounds": rounds, "size": SIZE, "duration": DURATION},
-        )
+        samples_result("fileio", {"workload": name, "method": method}, "bandwidth", values, extra)
         for (name, method), values in samples.items()
     ]
     return Validation("fileio", comparisons, stored)

@@ -19,10 +19,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench import results
 from bench.context import RunContext
 from bench.scenarios import Scalar, Scenario, Variant
-from bench.validation import Validation, compare
+from bench.validation import Validation, compare, samples_result
 from bench.workloads.network import LOOPBACK, NetworkWorkload, free_port
 
 #: path -> allowed deviation of harness / by-hand from 1 (the bridge varies more)
@@ -74,15 +73,9 @@ def run(ctx: RunContext, *, rounds: int) -> Validation:
         )
         for path, tolerance in TOLERANCES.items()
     ]
+    extra = {"rounds": rounds, "duration": DURATION, "omit": OMIT, "streams": 1}
     stored = [
-        results.Result(
-            scenario="validate-network",
-            kind="network",
-            variant={"path": path, "method": method},
-            status="ok",
-            metrics=(results.Metric("bitrate", "bit/s", "higher", tuple(values)),),
-            extra={"rounds": rounds, "duration": DURATION, "omit": OMIT, "streams": 1},
-        )
+        samples_result("network", {"path": path, "method": method}, "bitrate", values, extra)
         for (path, method), values in samples.items()
     ]
     return Validation("network", comparisons, stored)

@@ -14,10 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import results
 from bench.context import RunContext
 from bench.scenarios import Scenario, Variant
-from bench.validation import Comparison, Validation, compare
+from bench.validation import Comparison, Validation, compare, samples_result
 from bench.workloads.startup import StartupWorkload
 
 TOLERANCE = 0.05  # the harness adds at most 5 % to what it measures
@@ -74,14 +73,7 @@ def run(ctx: RunContext, *, rounds: int) -> Validation:
             )
         )
     stored = [
-        results.Result(
-            scenario="validate-startup",
-            kind="startup",
-            variant={"method": method},
-            status="ok",
-            metrics=(results.Metric("end_to_end", "s", "lower", tuple(values)),),
-            extra={"rounds": rounds},
-        )
+        samples_result("startup", {"method": method}, "end_to_end", values, {"rounds": rounds})
         for method, values in samples.items()
         if values
     ]
