@@ -31,6 +31,7 @@ from bench.errors import (
     NoEngineError,
     PlatformMismatchError,
     ResultsWriteError,
+    UnusableEngineError,
 )
 from bench.metrics import metric
 from bench.sampling import Adaptive, converged, outliers
@@ -159,7 +160,7 @@ def _connect_all(
     names: list[str | None] = list(contexts) or [None]
     for name in names:
         try:
-            connected.append((name, engine.connect(name)))
+            connected.append((name, _usable(engine.connect(name))))
         except NoEngineError as e:
             if not allow_no_engine:
                 for _, eng in connected:
@@ -168,6 +169,20 @@ def _connect_all(
                 raise
             connected.append((name, e))
     return connected
+
+
+def _usable(eng: Engine) -> Engine:
+    """*eng*, if it runs Linux containers; else :class:`UnusableEngineError`."""
+    os_type = eng.info.get("OSType")
+    if os_type in (None, "", "linux"):
+        return eng
+    raise UnusableEngineError(
+        f"the engine at {eng.target.endpoint} runs {os_type} containers; crossdock's "
+        "workloads need Linux containers. Switch the engine to Linux containers (Docker "
+        "Desktop: 'Switch to Linux containers'), or add --allow-no-engine to record the skip "
+        "and run the native baselines.",
+        eng,
+    )
 
 
 def _check_expected(
@@ -295,8 +310,7 @@ def run_context(run_id: str, eng: Engine | None) -> Iterator[RunContext]:
     ctx = RunContext(run_id=run_id, engine=eng, labels=engine.labels(run_id), workdir=workdir)
     try:
         if eng is not None:
-            for stale in eng.stale_runs():
-                eng.cleanup(stale)
+            eng.remove_orphans()
             ctx.events = EventLog(eng, run_id)
         yield ctx
     finally:
@@ -337,7 +351,7 @@ def new_document(
     run_extra: Mapping[str, Any] | None = None,
 ) -> results.RunDocument:
     """A new, still ``partial`` results document: run, host, engine and platform records."""
-    live = eng if isinstance(eng, Engine) else None
+    live = eng.engine if isinstance(eng, UnusableEngineError) else eng
     return results.RunDocument(
         run={
             "id": run_id,
@@ -350,7 +364,7 @@ def new_document(
             **(run_extra or {}),
         },
         host=host.facts(),
-        engine=engine_record(live),
+        engine=engine_record(live if isinstance(live, Engine) else None),
         platform=platform_record(eng).to_json(),
     )
 
@@ -569,9 +583,17 @@ def _describe(error: BaseException) -> str:
     return text.splitlines()[0][:500]
 
 
+def _first(error: BaseException) -> str:
+    return str(error).splitlines()[0]
+
+
 def _no_engine_reason(eng: Engine | NoEngineError) -> str | None:
+    if isinstance(eng, UnusableEngineError):
+        return f"no usable engine: {str(eng).splitlines()[0]}"
     if isinstance(eng, NoEngineError):
-        return f"no engine: {str(eng).splitlines()[0]}"
+        virtualization = host.hypervisor_problem()
+        prefix = f"{virtualization}; " if virtualization else ""
+        return f"{prefix}no engine: {str(eng).splitlines()[0]}"
     return None
 
 
@@ -632,6 +654,8 @@ def _cli_version(eng: Engine) -> str | None:
 
 def platform_record(eng: Engine | NoEngineError) -> platform.Platform:
     """What platform this engine is, and how we know (DESIGN 3.3)."""
+    if isinstance(eng, UnusableEngineError) and isinstance(eng.engine, Engine):
+        return platform_record(eng.engine)
     if isinstance(eng, NoEngineError):
         return platform.Platform(
             id="unknown",
@@ -639,7 +663,11 @@ def platform_record(eng: Engine | NoEngineError) -> platform.Platform:
             host_os=host.host_os(),
             vm=None,
             file_sharing=None,
-            detection=(f"no engine answered: {str(eng).splitlines()[0]}",),
+            detection=tuple(
+                reason
+                for reason in (host.hypervisor_problem(), f"no engine answered: {_first(eng)}")
+                if reason
+            ),
         )
     return platform.detect(
         info=eng.info,

@@ -26,6 +26,7 @@ LABEL_MANAGED = "io.crossdock.managed"
 LABEL_RUN = "io.crossdock.run"
 LABEL_PID = "io.crossdock.pid"
 LABEL_HOST = "io.crossdock.host"
+_KIND_ORDER = ("containers", "networks", "volumes", "images")
 
 PROBE_TIMEOUT_S = 5.0
 API_TIMEOUT_S = 300.0
@@ -89,6 +90,7 @@ class Labelled:
     kind: str
     name: str
     labels: Mapping[str, str]
+    ident: str = ""  # what the API removes it by (id for containers and images)
 
     @property
     def run(self) -> str | None:
@@ -136,19 +138,24 @@ class Engine:
         """Remove every crossdock container, network, volume and image (of *run_id* only,
         when given). Returns how many of each were removed; errors on single objects are
         tolerated so that one stuck object does not keep the rest."""
-        selector = f"{LABEL_RUN}={run_id}" if run_id else f"{LABEL_MANAGED}=true"
-        filters: dict[str, str | list[str] | bool] = {"label": selector}
-        removed = {"containers": 0, "networks": 0, "volumes": 0, "images": 0}
-        for c in self.client.containers.list(all=True, filters=filters, sparse=True):
-            removed["containers"] += _quietly(lambda c=c: c.remove(force=True, v=True))
-        for n in self.client.networks.list(filters=filters):
-            removed["networks"] += _quietly(n.remove)
-        for v in self.client.volumes.list(filters=filters):
-            removed["volumes"] += _quietly(lambda v=v: v.remove(force=True))
-        for i in self.client.images.list(filters=filters):
-            removed["images"] += _quietly(
-                lambda i=i: self.client.images.remove(i.id, force=True, noprune=False)
-            )
+        return self._remove(self.objects(run_id))
+
+    def remove_orphans(self) -> dict[str, int]:
+        """Remove the objects of crossdock processes of this machine that no longer exist
+        (a SIGKILL, a crash, an interrupted build), whatever run they belonged to."""
+        return self._remove([o for o in self.objects() if o.orphaned])
+
+    def _remove(self, objects: list[Labelled]) -> dict[str, int]:
+        removed = dict.fromkeys(_KIND_ORDER, 0)
+        removers: dict[str, Any] = {
+            "containers": lambda n: self.api.remove_container(n, force=True, v=True),
+            "networks": self.api.remove_network,
+            "volumes": lambda n: self.api.remove_volume(n, force=True),
+            "images": lambda n: self.api.remove_image(n, force=True),
+        }
+        # containers before the networks, volumes and images they use
+        for obj in sorted(objects, key=lambda o: _KIND_ORDER.index(o.kind)):
+            removed[obj.kind] += _quietly(lambda o=obj: removers[o.kind](o.ident))
         return removed
 
     def objects(self, run_id: str | None = None) -> list[Labelled]:
@@ -166,14 +173,9 @@ class Engine:
             for obj in listing:
                 attrs = obj.attrs
                 tags = attrs.get("Labels") or attrs.get("Config", {}).get("Labels") or {}
-                found.append(Labelled(kind, _object_name(kind, obj), tags))
+                ident = obj.id if kind in ("containers", "images") else _object_name(kind, obj)
+                found.append(Labelled(kind, _object_name(kind, obj), tags, str(ident)))
         return found
-
-    def stale_runs(self) -> list[str]:
-        """Run ids whose objects were left by a crossdock process of this machine that no
-        longer exists (a SIGKILL, a crash, a closed laptop lid). Runs of other machines and
-        of live processes are never listed."""
-        return sorted({o.run for o in self.objects() if o.run and o.orphaned})
 
     def leftovers(self, run_id: str | None = None) -> dict[str, list[str]]:
         """Names/ids of the labelled objects still present (what :meth:`cleanup` would remove)."""

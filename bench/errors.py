@@ -42,6 +42,15 @@ class PlatformMismatchError(CrossdockError):
     exit_code = 3
 
 
+class UnusableEngineError(NoEngineError):
+    """An engine answered but cannot run Linux containers (Windows containers mode). The
+    engine is kept so its records can still be stored beside the skip (exit 3)."""
+
+    def __init__(self, message: str, engine: object) -> None:
+        super().__init__(message)
+        self.engine = engine
+
+
 class EngineLostError(CrossdockError):
     """The engine stopped answering in the middle of a run (exit 3)."""
 

@@ -47,6 +47,21 @@ def alive(pid: int) -> bool:
     return True
 
 
+def hypervisor_problem() -> str | None:
+    """On macOS, why no Linux VM (so no Linux container) can run here: Apple-silicon CI
+    runners have no nested virtualization (``kern.hv_support`` is 0). ``None`` elsewhere or
+    when the hypervisor is available."""
+    if host_os() != "darwin":
+        return None
+    support = _command(["sysctl", "-n", "kern.hv_support"])
+    if support == "0":
+        return (
+            "no-nested-virtualization: this Mac offers no hypervisor (kern.hv_support = 0), "
+            "so no Linux VM and no Linux containers can run here"
+        )
+    return None
+
+
 def facts() -> dict[str, Any]:
     """The host record stored in every results file."""
     return {

@@ -80,14 +80,13 @@ def build(engine: Engine, name: str, *, run_id: str, labels: Mapping[str, str]) 
     if name not in IMAGES:
         raise ImageError(f"unknown image {name!r} (valid: {', '.join(IMAGES)})")
     method = choose_method(engine)
-    context = (host_context if method == "host" else registry_context)(IMAGES[name])
+    context = (host_context if method == "host" else registry_context)(IMAGES[name], labels)
     tag = f"crossdock-{name}:{run_id.lower()}"
     try:
         image, _ = engine.client.images.build(
             fileobj=context,
             custom_context=True,
             tag=tag,
-            labels=dict(labels),
             rm=True,
             forcerm=True,
             pull=False,
@@ -135,7 +134,13 @@ def host_assembly_problem(engine_arch: str) -> str | None:
     return None
 
 
-def host_context(tools: tuple[str, ...]) -> io.BytesIO:
+def _label_line(labels: Mapping[str, str]) -> str:
+    """One LABEL instruction right after FROM: every intermediate container of the build
+    carries all the run's labels, so an interrupted build's leftovers are recognised."""
+    return "LABEL " + " ".join(f'"{k}"="{v}"' for k, v in sorted(labels.items()))
+
+
+def host_context(tools: tuple[str, ...], labels: Mapping[str, str]) -> io.BytesIO:
     """A build context (tar) of a FROM-scratch image holding *tools* from the host, each
     with the shared libraries it loads, at the paths the host has them."""
     files: dict[str, Path] = {}
@@ -149,6 +154,7 @@ def host_context(tools: tuple[str, ...]) -> io.BytesIO:
     dockerfile = "\n".join(
         [
             "FROM scratch",
+            _label_line(labels),
             "COPY rootfs/ /",
             'RUN ["/bin/busybox", "mkdir", "-p", "/tmp", "/data", "/usr/bin", "/sbin"]',
             'RUN ["/bin/busybox", "chmod", "1777", "/tmp"]',
@@ -160,11 +166,12 @@ def host_context(tools: tuple[str, ...]) -> io.BytesIO:
     return _tar({"Dockerfile": dockerfile.encode()}, {f"rootfs{k}": v for k, v in files.items()})
 
 
-def registry_context(tools: tuple[str, ...]) -> io.BytesIO:
+def registry_context(tools: tuple[str, ...], labels: Mapping[str, str]) -> io.BytesIO:
     """A build context (tar) installing *tools* on the pinned :data:`BASE_IMAGE`."""
     packages = " ".join(_APK_PACKAGES[t] for t in tools)
     dockerfile = (
-        f'FROM {BASE_IMAGE}\nRUN apk add --no-cache {packages} && mkdir -p /data\nCMD ["/bin/sh"]\n'
+        f"FROM {BASE_IMAGE}\n{_label_line(labels)}\n"
+        f'RUN apk add --no-cache {packages} && mkdir -p /data\nCMD ["/bin/sh"]\n'
     )
     return _tar({"Dockerfile": dockerfile.encode()}, {})
 

@@ -25,6 +25,9 @@ def live_engine() -> Iterator[engine.Engine]:
         if os.environ.get("CROSSDOCK_REQUIRE_ENGINE") == "1":
             pytest.fail(f"CROSSDOCK_REQUIRE_ENGINE=1 but no engine: {e}")
         pytest.skip(f"no Docker engine reachable: {str(e).splitlines()[0]}")
+    if eng.info.get("OSType") not in (None, "linux"):
+        eng.close()
+        pytest.skip(f"the engine runs {eng.info.get('OSType')} containers, not Linux ones")
     yield eng
     eng.close()
 

@@ -27,13 +27,16 @@ def test_a_static_binary_needs_no_libraries() -> None:
 
 
 def test_registry_context_pins_the_base_image_by_digest() -> None:
-    with tarfile.open(fileobj=images.registry_context(("busybox", "fio", "iperf3"))) as tar:
+    context = images.registry_context(("busybox", "fio", "iperf3"), {"io.crossdock.run": "r1"})
+    with tarfile.open(fileobj=context) as tar:
         member = tar.extractfile("Dockerfile")
         assert member is not None
         dockerfile = member.read().decode()
     assert dockerfile.startswith(f"FROM {images.BASE_IMAGE}\n")
     assert "@sha256:" in images.BASE_IMAGE
     assert "apk add --no-cache busybox fio iperf3" in dockerfile
+    # the labels come first, so every intermediate build container carries them
+    assert dockerfile.splitlines()[1] == 'LABEL "io.crossdock.run"="r1"'
 
 
 def test_host_assembly_refuses_a_foreign_architecture() -> None:

