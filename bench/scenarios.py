@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,8 +41,17 @@ from bench.errors import ScenarioError
 
 Scalar = str | int | float | bool
 
-#: The directory of the shipped scenarios (a source checkout's ``scenarios/``).
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+def scenario_dir() -> Path:
+    """Where the shipped scenarios are: ``CROSSDOCK_SCENARIOS``, else the ``scenarios/``
+    beside the package (a checkout, or an editable install), else ``./scenarios``."""
+    configured = os.environ.get("CROSSDOCK_SCENARIOS")
+    if configured:
+        return Path(configured)
+    beside = Path(__file__).resolve().parent.parent / "scenarios"
+    return beside if (beside / "suites.toml").is_file() else Path("scenarios")
+
+
 SUITES = ("quick", "default", "full")
 
 _TOP_KEYS = ("kind", "name", "description", "repetitions", "warmups", "timeout", "params", "matrix")
@@ -260,9 +270,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
 # --- suites and lookup -------------------------------------------------------------------
 
 
-def load_suites(directory: Path = SCENARIO_DIR) -> dict[str, Suite]:
-    """The suites defined in ``<directory>/suites.toml``."""
-    path = directory / "suites.toml"
+def load_suites(directory: Path | None = None) -> dict[str, Suite]:
+    """The suites defined in ``<directory>/suites.toml`` (default :func:`scenario_dir`)."""
+    path = (directory or scenario_dir()) / "suites.toml"
+    if not path.is_file():
+        raise ScenarioError(
+            f"no shipped scenarios at {path.parent.resolve()}: run crossdock from a crossdock "
+            "checkout, or set CROSSDOCK_SCENARIOS to its scenarios/ directory"
+        )
     data = _read_toml(path)
     suites: dict[str, Suite] = {}
     for name, table in data.items():
@@ -288,9 +303,10 @@ def load_suites(directory: Path = SCENARIO_DIR) -> dict[str, Suite]:
     return suites
 
 
-def available(directory: Path = SCENARIO_DIR) -> dict[str, Path]:
-    """Shipped scenario names -> files."""
-    return {p.stem: p for p in sorted(directory.glob("*.toml")) if p.name != "suites.toml"}
+def available(directory: Path | None = None) -> dict[str, Path]:
+    """Shipped scenario names -> files (in *directory*, default :func:`scenario_dir`)."""
+    found = sorted((directory or scenario_dir()).glob("*.toml"))
+    return {p.stem: p for p in found if p.name != "suites.toml"}
 
 
 def resolve(
@@ -299,7 +315,7 @@ def resolve(
     suite: str | None = None,
     repeat: int | None = None,
     warmup: int | None = None,
-    directory: Path = SCENARIO_DIR,
+    directory: Path | None = None,
 ) -> list[Scenario]:
     """The scenarios to run: *names* (shipped names or file paths), else *suite*'s
     (``default`` when neither is given), with the suite's caps and then *repeat* /
