@@ -1,7 +1,5 @@
 """``python -m bench`` is the ``crossdock`` command."""
 
-import sys
+from bench.entry import main
 
-from bench.cli import main
-
-sys.exit(main())
+main()

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from bench import __version__, scenarios
+from bench import __version__, scenarios, signals
 from bench.errors import BadInputError, CrossdockError
 from bench.platform import PLATFORM_IDS
 from bench.sampling import Adaptive
@@ -37,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     # tables stay readable when stderr is not a terminal (CI logs, pipes)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signals.install()
     try:
         code: int = args.handler(args, err, args_list)
     except KeyboardInterrupt:
@@ -49,10 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"crossdock: {e}", file=sys.stderr)  # plain: never wrapped or styled
         return e.exit_code
     return code
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:

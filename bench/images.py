@@ -28,6 +28,7 @@ from typing import Any
 
 import docker.errors
 
+from bench import signals
 from bench.engine import Engine
 from bench.host import host_os
 
@@ -83,16 +84,18 @@ def build(engine: Engine, name: str, *, run_id: str, labels: Mapping[str, str]) 
     context = (host_context if method == "host" else registry_context)(IMAGES[name], labels)
     tag = f"crossdock-{name}:{run_id.lower()}"
     try:
-        image, _ = engine.client.images.build(
-            fileobj=context,
-            custom_context=True,
-            tag=tag,
-            rm=True,
-            forcerm=True,
-            pull=False,
-            # host assembly needs no network; the registry way fetches packages
-            network_mode="none" if method == "host" else None,
-        )
+        # an interrupted client would leave the build finishing after the cleanup
+        with signals.deferred():
+            image, _ = engine.client.images.build(
+                fileobj=context,
+                custom_context=True,
+                tag=tag,
+                rm=True,
+                forcerm=True,
+                pull=False,
+                # host assembly needs no network; the registry way fetches packages
+                network_mode="none" if method == "host" else None,
+            )
     except (docker.errors.BuildError, docker.errors.APIError) as e:
         hint = (
             "no registry reachable? set CROSSDOCK_IMAGE_SOURCE=host on a Linux host with "
