@@ -50,10 +50,12 @@ class Target:
 
     @property
     def cli_args(self) -> list[str]:
-        """Arguments that make the docker CLI talk to this same engine."""
-        if self.context and self.source != "DOCKER_HOST":
+        """Arguments that make the docker CLI talk to this same engine: the endpoint itself
+        (the CLI and the SDK then cannot disagree about a context), or the context's name
+        where TLS settings come with it."""
+        if self.tls and self.context:
             return ["--context", self.context]
-        return ["--host", self.endpoint] if self.source == "DOCKER_HOST" else []
+        return ["--host", self.endpoint]
 
 
 def resolve_target(context: str | None = None) -> Target:

@@ -76,8 +76,38 @@ def facts() -> dict[str, Any]:
         "hostname_hash": host_id(),
         "python": pyplatform.python_version(),
         "wsl": in_wsl(),
+        "wsl_version": wsl_version(_read("/proc/version")),
         "cpu_governor": _cpu_governor(),
+        "on_battery": on_battery(),
     }
+
+
+def wsl_version(proc_version: str | None) -> int | None:
+    """1 or 2 inside a WSL distro, from its ``/proc/version`` ("...-microsoft-standard-WSL2"
+    for WSL 2, "...-Microsoft" for WSL 1); ``None`` elsewhere."""
+    if not proc_version or "microsoft" not in proc_version.lower():
+        return None
+    return 2 if "wsl2" in proc_version.lower() or "microsoft-standard" in proc_version else 1
+
+
+def on_battery() -> bool | None:
+    """Whether the machine runs on battery (laptops throttle then); ``None`` when it cannot
+    be told cheaply. Linux: the power-supply class; macOS: ``pmset -g batt``."""
+    if host_os() == "darwin":
+        out = _command(["pmset", "-g", "batt"])
+        return None if out is None else "Battery Power" in out
+    supplies = list(Path("/sys/class/power_supply").glob("*"))
+    mains = [s for s in supplies if _read(s / "type") == "Mains"]
+    if not mains:
+        return None
+    return not any(_read(s / "online") == "1" for s in mains)
+
+
+def _read(path: str | Path) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
 
 
 def _os_version() -> str:

@@ -243,15 +243,21 @@ def host_fs_type(directory: Path) -> str | None:
             ).stdout
         except (OSError, subprocess.SubprocessError):
             return None
-        # "/dev/disk3s5 on /System/Volumes/Data (apfs, local, journaled)"
-        table = "\n".join(
-            f"{line.split(' on ')[0]} {line.split(' on ')[1].split(' (')[0]} "
-            f"{line.split('(')[1].split(',')[0].rstrip(')')}"
-            for line in out.splitlines()
-            if " on " in line and "(" in line
-        )
-        return fs_type_at(table, resolved)
+        return fs_type_at(macos_mount_table(out), resolved)
     return None
+
+
+def macos_mount_table(mount_output: str) -> str:
+    """macOS ``mount`` output ("/dev/disk3s5 on /System/Volumes/Data (apfs, local)") as
+    ``/proc/mounts``-shaped lines, spaces in mount points escaped as the kernel does."""
+    rows = []
+    for line in mount_output.splitlines():
+        if " on " not in line or " (" not in line:
+            continue
+        device, rest = line.split(" on ", 1)
+        point, options = rest.rsplit(" (", 1)
+        rows.append(f"{device} {point.replace(' ', chr(92) + '040')} {options.split(',')[0]}")
+    return "\n".join(rows)
 
 
 def windows_drive_problem() -> str | None:

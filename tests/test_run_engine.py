@@ -176,3 +176,30 @@ def test_an_unexpected_platform_fails_before_measuring(
     assert code == 3
     assert "expected platform 'colima' but found 'linux-native'" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_several_engines_in_one_run_get_one_file_each(
+    tmp_path: Path, live_engine: engine.Engine, no_leftovers: None
+) -> None:
+    """Two docker contexts (here both reach the local engine): the plan runs on each,
+    scenario by scenario, one results file per engine."""
+    from docker.context import ContextAPI
+
+    name = f"crossdock-test-{os.getpid()}"
+    ContextAPI.create_context(name, host=live_engine.target.endpoint)
+    try:
+        text = SMALL.replace("repetitions = 2", "repetitions = 1").replace(
+            "warmups = 1", "warmups = 0"
+        )
+        files = driver.run(
+            scenarios=[str(scenario_file(tmp_path, text))],
+            out=tmp_path / "results",
+            contexts=["default", name],
+        )
+    finally:
+        ContextAPI.remove_context(name)
+    assert len(files) == 2
+    docs = [results.read(f.path) for f in files]
+    assert [d.run["context"] for d in docs] == ["default", name]
+    assert docs[0].run["id"] != docs[1].run["id"]
+    assert all(r.status == "ok" for d in docs for r in d.results)
