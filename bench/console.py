@@ -44,6 +44,8 @@ class ProgressBar:
             transient=False,
         )
         self._task: TaskID | None = None
+        self._last_scenario = ""
+        self._last_tenth = -1
 
     def __enter__(self) -> ProgressBar:
         self._progress.start()
@@ -61,8 +63,26 @@ class ProgressBar:
         self._task = self._progress.add_task("", total=total, label=label)
 
     def step(self, description: str) -> None:
-        if self._task is not None:
-            self._progress.update(self._task, advance=1, description=description)
+        if self._task is None:
+            return
+        self._progress.update(self._task, advance=1, description=description)
+        if not self._console.is_terminal:
+            self._log_line(description)
+
+    def _log_line(self, description: str) -> None:
+        """Without a terminal (CI logs, pipes) the bar is not drawn: a plain line whenever
+        a scenario starts and every tenth of the way instead."""
+        assert self._task is not None
+        task = self._progress.tasks[self._task]
+        scenario = description.split(" [", 1)[0]
+        tenth = int(10 * task.completed / task.total) if task.total else 0
+        if scenario != self._last_scenario or tenth != self._last_tenth:
+            self._console.print(
+                f"{task.completed:.0f}/{task.total:.0f} {description}",
+                highlight=False,
+                markup=False,
+            )
+        self._last_scenario, self._last_tenth = scenario, tenth
 
     def more(self, count: int) -> None:
         if self._task is not None:
