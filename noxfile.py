@@ -41,6 +41,24 @@ def report(session: nox.Session) -> None:
 
 
 @nox.session
+def perf(session: nox.Session) -> None:
+    """The harness's own cost (pytest-benchmark); `-- -m "not large"` skips the
+    1,000-file cases."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "perf",
+        "--benchmark-min-rounds=5",
+        "--benchmark-max-time=0.5",
+        "--benchmark-warmup=on",
+        "--benchmark-group-by=group",
+        "--benchmark-sort=name",
+        "--benchmark-columns=min,median,iqr,max,rounds",
+        *session.posargs,
+    )
+
+
+@nox.session
 def validate(session: nox.Session) -> None:
     """The harness against bare API loops and whole-process timing, side by side."""
     session.install("-e", ".")

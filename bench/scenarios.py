@@ -186,7 +186,7 @@ def _expand(
     ]
     combos = [c for c in combos if not any(_matches(c, e) for e in exclude)]
     combos += include
-    variants: list[Variant] = []
+    variants: dict[Variant, None] = {}  # ordered, and duplicates found in O(1)
     for i, combo in enumerate(combos):
         full = {**defaults, **fixed, **combo}
         problem = workload.check_variant(full)
@@ -198,8 +198,7 @@ def _expand(
             )
             raise fail(where, f"variant ({_label(combo)}): {problem}; exclude it or change it")
         variant = Variant(tuple((k, full[k]) for k in workload.params))
-        if variant not in variants:
-            variants.append(variant)
+        variants.setdefault(variant)
     if not variants:
         raise fail("matrix", "every variant is excluded; nothing to run")
     return tuple(variants)

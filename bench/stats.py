@@ -144,6 +144,7 @@ def _rank_table(
     return n, _lower_ranks(n, confidence)
 
 
+@functools.cache
 def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int] | None:
     """1-based ranks ``(l, n + 1 - l)`` of the order statistics bounding the median.
 
@@ -159,6 +160,7 @@ def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int] | None:
     return (low, n + 1 - low) if low >= 1 else None
 
 
+@functools.cache
 def min_samples_for_ci(confidence: float = 0.95) -> int:
     """The smallest sample count for which :func:`median_ci` gives an interval."""
     n = 1
