@@ -9,19 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.results import Metric, Result, RunDocument, Scalar, result_path, write_atomic
+from bench.workloads.startup import StartupWorkload
 
-#: metrics of a single container started alone (bench/workloads/startup.py)
-STARTUP_METRICS = (
-    "create",
-    "start",
-    "run_to_exit",
-    "remove",
-    "end_to_end",
-    "engine_create_to_start",
-    "engine_start_to_die",
-    "engine_die_to_destroy",
-    "cli_run_rm",
-)
+#: metrics of a single container started alone (not the concurrency sweep's)
+STARTUP_METRICS = tuple(m for m in StartupWorkload.metrics if m not in ("throughput", "batch"))
 
 #: platform id -> (host_os, vm, file sharing, container slowdown of startup, bind-mount slowdown)
 PLATFORMS: dict[str, tuple[str, str, str, float, float]] = {

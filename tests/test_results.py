@@ -4,69 +4,32 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import make_document, result
 
 from bench import results
 from bench.errors import ResultsError
 
 
 def document(status: str = "partial", n_results: int = 1) -> results.RunDocument:
-    return results.RunDocument(
-        run={
-            "id": "r1",
-            "started_at": "t0",
-            "finished_at": None,
-            "harness_version": "0",
-            "argv": ["crossdock", "run"],
-            "status": status,
-        },
-        host={
-            "os": "linux",
-            "os_version": "x",
-            "arch": "x86_64",
-            "cpu_model": None,
-            "cpu_count": 2,
-            "memory_bytes": 1,
-            "hostname_hash": "abc",
-        },
-        engine=dict.fromkeys(
-            (
-                "server_version",
-                "api_version",
-                "operating_system",
-                "kernel_version",
-                "os_type",
-                "architecture",
-                "ncpu",
-                "mem_total",
-                "storage_driver",
-                "userland_proxy",
-            )
-        )
-        | {"raw_info": {}},
-        platform={
-            "id": "linux-native",
-            "family": "linux",
-            "host_os": "linux",
-            "vm": None,
-            "file_sharing": None,
-            "detection": ["because"],
-        },
-        results=tuple(
-            results.Result(
-                scenario=f"s{i}",
-                kind="startup",
-                variant={"network": "none", "publish": False},
-                status="ok",
-                metrics=(results.Metric("end_to_end", "s", "lower", (0.5, 0.25, 0.125)),),
+    doc = make_document(
+        run_id="r1",
+        results=[
+            result(
+                f"s{i}",
+                "startup",
+                {"network": "none", "publish": False},
+                {"end_to_end": ("s", "lower", (0.5, 0.25, 0.125))},
                 tool={"name": "t", "version": "1"},
             )
             for i in range(n_results)
-        ),
+        ],
     )
+    return replace(doc, run={**doc.run, "status": status})
 
 
 def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
