@@ -137,7 +137,7 @@ def host_assembly_problem(engine_arch: str) -> str | None:
     return None
 
 
-def _label_line(labels: Mapping[str, str]) -> str:
+def label_line(labels: Mapping[str, str]) -> str:
     """One LABEL instruction right after FROM: every intermediate container of the build
     carries all the run's labels, so an interrupted build's leftovers are recognised."""
     return "LABEL " + " ".join(f'"{k}"="{v}"' for k, v in sorted(labels.items()))
@@ -157,7 +157,7 @@ def host_context(tools: tuple[str, ...], labels: Mapping[str, str]) -> io.BytesI
     dockerfile = "\n".join(
         [
             "FROM scratch",
-            _label_line(labels),
+            label_line(labels),
             "COPY rootfs/ /",
             'RUN ["/bin/busybox", "mkdir", "-p", "/tmp", "/data", "/usr/bin", "/sbin"]',
             'RUN ["/bin/busybox", "chmod", "1777", "/tmp"]',
@@ -173,7 +173,7 @@ def registry_context(tools: tuple[str, ...], labels: Mapping[str, str]) -> io.By
     """A build context (tar) installing *tools* on the pinned :data:`BASE_IMAGE`."""
     packages = " ".join(_APK_PACKAGES[t] for t in tools)
     dockerfile = (
-        f"FROM {BASE_IMAGE}\n{_label_line(labels)}\n"
+        f"FROM {BASE_IMAGE}\n{label_line(labels)}\n"
         f'RUN apk add --no-cache {packages} && mkdir -p /data\nCMD ["/bin/sh"]\n'
     )
     return _tar({"Dockerfile": dockerfile.encode()}, {})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import driver, engine, results
+from bench import driver, engine, images, results
 
 pytestmark = pytest.mark.engine
 
@@ -28,10 +28,14 @@ def workspace(tmp_path: Path) -> Path:
 @pytest.fixture
 def bare_image(live_engine: engine.Engine) -> Iterator[str]:
     """An image with no shell and no busybox at all (FROM scratch, one file)."""
+    labels = engine.labels("test-bare")  # in the Dockerfile: build steps carry them too
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:
         for name, data in (
-            ("Dockerfile", b"FROM scratch\nCOPY hello /hello\n"),
+            (
+                "Dockerfile",
+                f"FROM scratch\n{images.label_line(labels)}\nCOPY hello /hello\n".encode(),
+            ),
             ("hello", b"hi\n"),
         ):
             info = tarfile.TarInfo(name)
@@ -39,9 +43,7 @@ def bare_image(live_engine: engine.Engine) -> Iterator[str]:
             tar.addfile(info, io.BytesIO(data))
     context.seek(0)
     tag = "crossdock-test-bare:1"
-    live_engine.client.images.build(
-        fileobj=context, custom_context=True, tag=tag, labels=engine.labels("test-bare")
-    )
+    live_engine.client.images.build(fileobj=context, custom_context=True, tag=tag)
     yield tag
     live_engine.cleanup("test-bare")
 

@@ -186,12 +186,20 @@ class StartupWorkload:
             finally:
                 _force_remove(api, cid)
 
-        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="crossdock-start") as pool:
+        pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="crossdock-start")
+        try:
             futures = [pool.submit(one) for _ in range(n)]
             gate.wait()
             t0 = time.perf_counter_ns()
             statuses = [f.result() for f in futures]
             t1 = time.perf_counter_ns()
+        except BaseException:
+            # an interrupt must not leave workers waiting at the gate forever: they leave
+            # at once; those already running finish (and remove) their container
+            gate.abort()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         failed = [s for s in statuses if s != 0]
         if failed:
             raise SampleError(f"{len(failed)} of {n} containers exited non-zero ({failed[0]})")
