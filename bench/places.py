@@ -25,6 +25,7 @@ import docker.errors
 
 from bench import host, images
 from bench.context import RunContext
+from bench.workloads import decoded
 
 #: file I/O targets; each is a variant value of parameter ``target``
 TARGETS: tuple[str, ...] = ("native", "bind", "volume", "container", "tmpfs", "bind-windows")
@@ -79,11 +80,7 @@ class Place:
         exec_id = api.exec_create(self.container, list(argv), stdout=True, stderr=True)["Id"]
         out, err = api.exec_start(exec_id, demux=True)
         code = api.exec_inspect(exec_id)["ExitCode"]
-        return Result(int(code or 0), _text(out), _text(err))
-
-
-def _text(data: bytes | None) -> str:
-    return data.decode("utf-8", "replace") if data else ""
+        return Result(int(code or 0), decoded(out), decoded(err))
 
 
 def open_place(

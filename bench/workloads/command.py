@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import places
 from bench.context import RunContext
 from bench.scenarios import Scalar, Scenario, Variant
-from bench.workloads import ParamSpec, SampleError
+from bench.workloads import ParamSpec, SampleError, output_tail
 
 #: crossdock's own images; any other ``image`` value is an image reference used as is
 OWN_IMAGES = ("tools", "busybox")
@@ -196,5 +196,4 @@ def _log(ctx: RunContext, place: places.Place) -> str:
 
 
 def _tail(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return " | ".join(lines[-3:])[:400] if lines else "(no output)"
+    return output_tail(text, lines=3, limit=400, empty="(no output)")

@@ -28,7 +28,7 @@ from typing import Any
 from bench import fio, places
 from bench.context import RunContext
 from bench.scenarios import Scalar, Scenario, Variant
-from bench.workloads import ParamSpec, SampleError
+from bench.workloads import ParamSpec, SampleError, output_tail
 
 WORKLOADS: tuple[str, ...] = (*fio.JOBS, "metadata", "tree")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(|k|kb|kib|m|mb|mib|g|gb|gib)\s*$", re.IGNORECASE)
@@ -204,7 +204,9 @@ class FileioWorkload:
     ) -> dict[str, Any]:
         done = place.run(ctx, [exe, *args], timeout=timeout)
         if done.code != 0:
-            raise SampleError(f"fio exited with {done.code}: {_last_line(done.stderr)}")
+            raise SampleError(
+                f"fio exited with {done.code}: {output_tail(done.stderr, empty=NO_MESSAGE)}"
+            )
         try:
             return fio.parse(done.stdout)
         except fio.FioError as e:
@@ -220,7 +222,10 @@ class FileioWorkload:
         script = tree_script(busybox=busybox, source=source, directory=f"{place.path}/tree")
         done = place.run(ctx, [busybox, "sh", "-c", script], timeout=scenario.timeout)
         if done.code != 0:
-            raise SampleError(f"tree workload exited with {done.code}: {_last_line(done.stderr)}")
+            raise SampleError(
+                f"tree workload exited with {done.code}: "
+                f"{output_tail(done.stderr, empty=NO_MESSAGE)}"
+            )
         return tree_phases(done.stdout)
 
     def _tree_source(self, ctx: RunContext, place: places.Place, files: int) -> str:
@@ -241,12 +246,8 @@ class FileioWorkload:
         return f"/tmp/{archive.name}"  # noqa: S108 - in the container
 
 
+NO_MESSAGE = "(no message)"
 _HINT = "(Debian/Ubuntu: apt install fio busybox-static; macOS: brew install fio)"
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "(no message)"
 
 
 def tree_script(*, busybox: str, source: str, directory: str) -> str:

@@ -71,8 +71,8 @@ from bench import iperf
 from bench.context import RunContext
 from bench.engine import Engine
 from bench.scenarios import Scalar, Scenario, Variant
-from bench.workloads import ParamSpec, SampleError
-from bench.workloads.startup import _force_remove, _wait
+from bench.workloads import ParamSpec, SampleError, decoded, output_tail
+from bench.workloads.startup import force_remove, wait_exit
 
 LOOPBACK = "127.0.0.1"
 #: the name a container uses for the host, mapped by the engine's ``host-gateway``
@@ -197,7 +197,7 @@ class Iperf3:
         try:
             run = iperf.parse(output.stdout)
         except iperf.IperfError as e:
-            raise SampleError(f"{e}{_last_line(output.stderr, ': ')}") from None
+            raise SampleError(f"{e}{output_tail(output.stderr, prefix=': ')}") from None
         values = {
             "bitrate": run.received_bps,
             "sender_cpu": run.sender_cpu,
@@ -249,7 +249,7 @@ class Echo:
         if len(rtts) != expected:
             raise SampleError(
                 f"the latency client finished {len(rtts)} of {expected} round trips "
-                f"(exit {output.code}){_last_line(output.stderr, ': ')}"
+                f"(exit {output.code}){output_tail(output.stderr, prefix=': ')}"
             )
         counted = rtts[WARM_ROUND_TRIPS:]
         p99 = statistics.quantiles(counted, n=100, method="inclusive")[98]
@@ -571,7 +571,9 @@ def probe_host_gateway(ctx: RunContext) -> HostGateway | str:
     hosts = _probe_container(ctx, f"busybox grep -m1 {HOST_ALIAS} /etc/hosts")
     resolved = hosts.stdout.split()[0] if hosts.stdout.split() else None
     if resolved is None:
-        return f"{HOST_ALIAS} does not resolve in a container{_last_line(hosts.stderr, ': ')}"
+        return (
+            f"{HOST_ALIAS} does not resolve in a container{output_tail(hosts.stderr, prefix=': ')}"
+        )
     try:
         check_address(engine, resolved)
     except SampleError as e:
@@ -601,7 +603,7 @@ def probe_host_gateway(ctx: RunContext) -> HostGateway | str:
     if not peers:
         return (
             f"a host server on {bind} is not reachable from a container through {HOST_ALIAS} "
-            f"({resolved}){_last_line(connect.stderr, ': ')}"
+            f"({resolved}){output_tail(connect.stderr, prefix=': ')}"
         )
     where = "an address of this host" if bind == resolved else "not this host's: bound 127.0.0.1"
     return HostGateway(
@@ -896,7 +898,7 @@ def _container_server(
             ports=[program.port] if publish else None,
         )["Id"]
     )
-    stack.callback(_force_remove, api, cid)
+    stack.callback(force_remove, api, cid)
     api.start(cid)
 
     def state() -> tuple[str, bool]:
@@ -931,10 +933,10 @@ def _container_client(
     )
     try:
         api.start(cid)
-        code = _wait(api, cid, deadline.remaining())
+        code = wait_exit(api, cid, deadline.remaining())
         return Output(_logs(api, cid, "stdout"), _logs(api, cid, "stderr"), code)
     finally:
-        _force_remove(api, cid)
+        force_remove(api, cid)
 
 
 def _exec_client(ctx: RunContext, cid: str, argv: list[str], deadline: Deadline) -> Output:
@@ -949,11 +951,11 @@ def _exec_client(ctx: RunContext, cid: str, argv: list[str], deadline: Deadline)
         raise SampleError(
             f"`{argv[0]}` not done within the scenario timeout of {deadline.seconds:g} s; killed"
         )
-    return Output(_text(stdout), _text(stderr), code)
+    return Output(decoded(stdout), decoded(stderr), code)
 
 
 def _logs(api: Any, cid: str, stream: Literal["stdout", "stderr"]) -> str:
-    return _text(api.logs(cid, stdout=stream == "stdout", stderr=stream == "stderr"))
+    return decoded(api.logs(cid, stdout=stream == "stdout", stderr=stream == "stderr"))
 
 
 def _container_address(ctx: RunContext, cid: str, network: str) -> str:
@@ -982,7 +984,7 @@ def _await_ready(
         if marker in text:
             return
         if not running:
-            raise SampleError(f"{what} exited before it listened{_last_line(text, ': ')}")
+            raise SampleError(f"{what} exited before it listened{output_tail(text, prefix=': ')}")
         deadline.remaining()
         time.sleep(POLL_S)
 
@@ -993,15 +995,6 @@ def _one_version(versions: Mapping[str, str]) -> str:
     if len(set(versions.values())) == 1:
         return next(iter(versions.values()))
     return "; ".join(f"{side}: {v}" for side, v in versions.items()) or "unknown"
-
-
-def _text(data: bytes | None) -> str:
-    return data.decode("utf-8", "replace") if data else ""
-
-
-def _last_line(text: str, prefix: str = "") -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return f"{prefix}{lines[-1][:300]}" if lines else ""
 
 
 def _first_line(error: BaseException) -> str:

@@ -150,10 +150,10 @@ class StartupWorkload:
         try:
             api.start(cid)
             t2 = time.perf_counter_ns()
-            status = _wait(api, cid, scenario.timeout)
+            status = wait_exit(api, cid, scenario.timeout)
             t3 = time.perf_counter_ns()
         except BaseException:
-            _force_remove(api, cid)
+            force_remove(api, cid)
             raise
         api.remove_container(cid, v=True)
         t4 = time.perf_counter_ns()
@@ -182,9 +182,9 @@ class StartupWorkload:
             cid = api.create_container(**config)["Id"]
             try:
                 api.start(cid)
-                return _wait(api, cid, scenario.timeout)
+                return wait_exit(api, cid, scenario.timeout)
             finally:
-                _force_remove(api, cid)
+                force_remove(api, cid)
 
         pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="crossdock-start")
         try:
@@ -255,15 +255,15 @@ def engine_intervals(times: Mapping[str, int]) -> dict[str, float]:
     }
 
 
-def _wait(api: Any, cid: str, timeout: float) -> int:
+def wait_exit(api: Any, cid: str, timeout: float) -> int:
     try:
         return int(api.wait(cid, timeout=timeout)["StatusCode"])
     except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-        _force_remove(api, cid)
+        force_remove(api, cid)
         raise SampleError(f"container did not exit within the {timeout:g} s timeout") from None
 
 
-def _force_remove(api: Any, cid: str) -> None:
+def force_remove(api: Any, cid: str) -> None:
     with contextlib.suppress(docker.errors.NotFound):
         api.remove_container(cid, v=True, force=True)
 
