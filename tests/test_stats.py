@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import numpy as np
 import pytest
@@ -56,6 +57,22 @@ def test_summarize_keeps_its_contract() -> None:
     assert summary.cv == pytest.approx(np.std(np.arange(1, 11), ddof=1) / 5.5)
     with pytest.raises(ValueError, match="at least one sample"):
         stats.summarize([])
+
+
+def test_summarize_cv_agrees_with_the_exact_standard_deviation() -> None:
+    """The spread is computed in floating point; it must agree with statistics.stdev
+    (exact fractions) to rounding, on skewed sets of every size the suites use."""
+    rng = np.random.default_rng(13)
+    for n in (2, 3, 6, 10, 30, 1000):
+        for _ in range(50):
+            xs = (
+                rng.lognormal(-3.0, rng.uniform(0.01, 1.5), n) * 10.0 ** rng.integers(-6, 9)
+            ).tolist()
+            cv = stats.summarize(xs).cv
+            assert cv is not None
+            assert cv == pytest.approx(statistics.stdev(xs) / statistics.fmean(xs), rel=1e-13)
+    assert stats.summarize([0.5] * 4).cv == 0.0
+    assert stats.summarize([0.5]).cv is None
 
 
 def test_ratio_of_medians_interval_covers_the_true_ratio() -> None:
