@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import driver, engine, results
+from bench import cache, driver, engine, results
 from bench.cli import main
 from bench.context import work_root
 
@@ -59,7 +59,12 @@ def test_every_target_and_workload(
         fs[str(target)] = r.extra["fs_type"]
         if workload not in ("metadata", "tree"):
             assert isinstance(r.extra["direct"], bool) and r.extra["direct_reason"]
+            # tmpfs refuses O_DIRECT: buffered, and labelled so
+            direct = r.extra["direct"]
+            assert r.extra["cache"] == (cache.FILEIO_DIRECT if direct else cache.FILEIO_BUFFERED)
             assert r.tool and r.tool["name"] == "fio" and r.tool["version"].startswith("fio-")
+        else:
+            assert str(r.extra["cache"]).startswith("warm:")
     assert fs["container"] == "overlay"
     assert fs["tmpfs"] == "tmpfs"
     assert fs["bind"] == fs["native"]  # the same kind of host directory, bind-mounted

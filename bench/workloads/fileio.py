@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import fio, places
+from bench import cache, fio, places
 from bench.context import RunContext
 from bench.scenarios import Scalar, Scenario, Variant
 from bench.workloads import ParamSpec, SampleError, output_tail
@@ -154,12 +154,16 @@ class FileioWorkload:
         }
         if place.target != "native":
             extra["image"] = ctx.image("tools").to_json()
-        if variant["workload"] == "tree":
+        workload = str(variant["workload"])
+        if workload == "tree":
             extra["tree"] = {"files": variant["files"], "timing": "busybox ts, clock of the place"}
+            extra["cache"] = cache.fileio_state(workload, None)
             return {"name": "busybox", "version": tool.busybox or "unknown"}, extra
-        if variant["workload"] != "metadata":
+        direct: bool | None = None
+        if workload != "metadata":
             direct, why = self._direct_mode(ctx, place, str(variant["direct"]))
             extra |= {"direct": direct, "direct_reason": why, "ioengine": "psync"}
+        extra["cache"] = cache.fileio_state(workload, direct)
         return {"name": "fio", "version": tool.fio_version or "unknown"}, extra
 
     def place_path(self, target: str) -> str:

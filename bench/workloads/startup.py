@@ -6,7 +6,8 @@ interval of :func:`time.perf_counter_ns`; the engine's own event timestamps give
 engine-side intervals; the whole ``docker run --rm`` CLI process is a separate metric,
 the figure users feel. ``concurrency > 1`` starts N containers at once and reports
 containers per second. ``runtime = "native"`` spawns the same command on the host: the
-baseline every container figure can be divided by.
+baseline every container figure can be divided by. ``cache = "cold"`` drops the page
+cache before each sample (:mod:`bench.cache` says how, and what stays warm, per platform).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import docker.errors
 import requests.exceptions
 
+from bench import cache
 from bench.context import RunContext
 from bench.scenarios import Scalar, Scenario, Variant
 from bench.workloads import ParamSpec, SampleError
@@ -30,8 +32,6 @@ from bench.workloads import ParamSpec, SampleError
 #: the container port published by ``publish = true`` (bound to 127.0.0.1 only)
 PUBLISHED_PORT = 8080
 COMMAND = ["true"]
-#: what "warm" means for every startup figure crossdock records (cold is not measured)
-WARM = "warm: the image is local and was used in the warmups; each sample is a new container"
 _NS = 1e-9
 
 
@@ -49,6 +49,7 @@ class StartupWorkload:
         "mount": ParamSpec(str, "none", ("none", "bind")),
         "concurrency": ParamSpec(int, 1, minimum=1, maximum=64, help="containers started at once"),
         "cli": ParamSpec(bool, True, help="also time `docker run --rm` as a whole process"),
+        "cache": ParamSpec(str, "warm", cache.STATES, help="cold = page cache dropped first"),
     }
     metrics: tuple[str, ...] = (
         "create",
@@ -68,7 +69,9 @@ class StartupWorkload:
         if variant["publish"] and variant["network"] == "none":
             return 'publish = true needs network = "bridge"'
         if variant["runtime"] == "native":
-            container_only = {k: v for k, v in variant.items() if k not in ("runtime", "cli")}
+            container_only = {
+                k: v for k, v in variant.items() if k not in ("runtime", "cli", "cache")
+            }
             defaults = {k: s.default for k, s in self.params.items() if k in container_only}
             if container_only != defaults:
                 changed = ", ".join(k for k in container_only if container_only[k] != defaults[k])
@@ -78,19 +81,43 @@ class StartupWorkload:
     def needs_engine(self, variant: Variant) -> bool:
         return variant["runtime"] == "container"
 
+    def __init__(self) -> None:
+        #: cold variant -> how its cache is dropped, or why it cannot be
+        self._cold: dict[Variant, cache.Method | str] = {}
+
     def prepare(self, ctx: RunContext, scenario: Scenario, variants: Sequence[Variant]) -> None:
         for image in sorted({str(v["image"]) for v in variants if self.needs_engine(v)}):
             ctx.image(image)
+        tried: dict[cache.Method, str | None] = {}
+        for variant in variants:
+            if variant["cache"] != "cold":
+                continue
+            measured = str(variant["image"]) if self.needs_engine(variant) else None
+            method, why_not = cache.choose(ctx, measured)
+            if method is None:
+                self._cold[variant] = str(why_not)
+                continue
+            if method not in tried:  # one trial drop per method: a refusal is a skip
+                try:
+                    cache.drop(ctx, method)
+                    tried[method] = None
+                except SampleError as e:
+                    tried[method] = str(e)
+            problem = tried[method]
+            self._cold[variant] = method if problem is None else problem
 
     def finish(self, ctx: RunContext, scenario: Scenario) -> None:
         """Nothing to release: every sample removes its own containers."""
+        self._cold.clear()
 
     def skip_reason(self, ctx: RunContext, variant: Variant) -> str | None:
         if variant["runtime"] == "native" and shutil.which(COMMAND[0]) is None:
             return f"no `{COMMAND[0]}` executable on the host PATH"
-        return None
+        cold = self._cold.get(variant)
+        return f"cold start not possible here: {cold}" if isinstance(cold, str) else None
 
     def sample(self, ctx: RunContext, scenario: Scenario, variant: Variant) -> dict[str, float]:
+        self._make_cold(ctx, variant)
         if variant["runtime"] == "native":
             return {"end_to_end": _time_process([_which(COMMAND[0])], scenario.timeout)}
         concurrency = int(variant["concurrency"])
@@ -100,6 +127,7 @@ class StartupWorkload:
         values["throughput"] = 1.0 / values["end_to_end"]
         cli = ctx.require_engine().cli()
         if variant["cli"] and cli is not None:
+            self._make_cold(ctx, variant)
             values["cli_run_rm"] = _time_process(
                 [
                     *cli,
@@ -116,8 +144,17 @@ class StartupWorkload:
     def describe(
         self, ctx: RunContext, variant: Variant
     ) -> tuple[dict[str, str] | None, dict[str, object]]:
+        method = self._cold.get(variant)
+        state: dict[str, object] = {"cache": cache.WARM}
+        if isinstance(method, cache.Method):
+            state = {"cache": method.definition, "cache_method": method.name}
+            if method.image is not None:
+                state["cache_dropped_from"] = ctx.image(method.image).tag
         if variant["runtime"] == "native":
-            return {"name": COMMAND[0], "version": _which(COMMAND[0])}, {"command": COMMAND}
+            return {"name": COMMAND[0], "version": _which(COMMAND[0])}, {
+                "command": COMMAND,
+                **state,
+            }
         engine = ctx.require_engine()
         extra: dict[str, object] = {
             "command": COMMAND,
@@ -126,7 +163,7 @@ class StartupWorkload:
             if variant["publish"]
             else None,
             "engine_intervals": "differences of engine event timestamps (timeNano)",
-            "cache": WARM,
+            **state,
         }
         absent: dict[str, str] = {}
         if int(variant["concurrency"]) > 1:
@@ -138,6 +175,11 @@ class StartupWorkload:
         if absent:
             extra["absent"] = absent
         return {"name": "docker-engine-api", "version": str(engine.api.api_version)}, extra
+
+    def _make_cold(self, ctx: RunContext, variant: Variant) -> None:
+        method = self._cold.get(variant)
+        if isinstance(method, cache.Method):
+            cache.drop(ctx, method)
 
     # --- one container, phase by phase ---------------------------------------------------
 

@@ -1,0 +1,185 @@
+"""Cold starts: the choice of method per platform (real captured `docker info` outputs),
+both methods evicting a real file from the page cache, and cold variants end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from bench import cache, driver, engine, results
+from bench.captures import parse_capture
+from bench.workloads import SampleError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "docker-info"
+
+COLD = """
+kind = "startup"
+name = "startup-cold-test"
+repetitions = 2
+warmups = 1
+timeout = 60
+[params]
+network = "none"
+[matrix]
+runtime = ["container", "native"]
+cache = ["warm", "cold"]
+"""
+
+
+def fake_context(kernel: str, endpoint: str = "unix:///var/run/docker.sock") -> Any:
+    eng = SimpleNamespace(info={"KernelVersion": kernel}, target=SimpleNamespace(endpoint=endpoint))
+    return SimpleNamespace(engine=eng)
+
+
+def captured_kernel(name: str) -> str:
+    info = parse_capture((FIXTURES / name).read_text(encoding="utf-8")).info
+    assert info is not None
+    return str(info["KernelVersion"])
+
+
+@pytest.mark.parametrize(
+    "capture",
+    [
+        "docker_info_desktop-mac-arm64_1.txt",
+        "docker_info_desktop-windows-wsl2_1.txt",
+        "docker_info_colima_1.txt",
+        "docker_info_orbstack_1.txt",
+    ],
+)
+def test_a_vm_backed_engine_is_made_cold_from_a_container(
+    capture: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "host_can_drop", lambda: None)
+    ctx = fake_context(captured_kernel(capture))
+    assert not cache.shares_host_kernel(ctx)
+    method, why = cache.choose(ctx, "busybox")
+    assert why is None and method == cache.Method("engine", "tools")
+    # the dropping container never uses the image being measured
+    assert cache.choose(ctx, "tools")[0] == cache.Method("engine", "busybox")
+    assert "VM disk" in cache.Method("engine", "tools").definition
+
+
+def test_the_host_method_needs_the_same_kernel_on_a_local_socket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cache, "host_can_drop", lambda: None)
+    monkeypatch.setattr(cache, "host_os", lambda: "linux")
+    here = os.uname().release
+    assert cache.choose(fake_context(here), "busybox") == (cache.Method("host"), None)
+    remote = fake_context(here, endpoint="tcp://127.0.0.1:2375")
+    assert cache.choose(remote, "busybox")[0] == cache.Method("engine", "tools")
+
+
+def test_a_cold_native_baseline_needs_the_host_method(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache, "host_can_drop", lambda: "not root")
+    assert cache.choose(fake_context("x"), None) == (None, "not root")
+    monkeypatch.setattr(cache, "host_can_drop", lambda: None)
+    assert cache.choose(fake_context("x"), None) == (cache.Method("host"), None)
+
+
+def test_macos_and_windows_hosts_cannot_drop_their_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    for os_name in ("darwin", "windows"):
+        monkeypatch.setattr(cache, "host_os", lambda name=os_name: name)
+        problem = cache.host_can_drop()
+        assert problem is not None and os_name in problem
+
+
+# --- on the real engine and kernel ---------------------------------------------------------
+
+needs_root = pytest.mark.skipif(
+    cache.host_can_drop() is not None, reason=f"{cache.host_can_drop()}"
+)
+
+
+def resident_pages(path: Path) -> int:
+    """Pages of *path* in the page cache, by util-linux ``fincore``."""
+    out = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--output", "PAGES", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.split()[0])
+
+
+@pytest.fixture
+def cached_file(tmp_path: Path) -> Path:
+    """A 16 MiB file written and read back, so it sits in the host's page cache."""
+    path = tmp_path / "cached.bin"
+    path.write_bytes(os.urandom(16 * 1024**2))
+    path.read_bytes()
+    if resident_pages(path) == 0:
+        pytest.skip("this filesystem keeps nothing in the page cache")
+    return path
+
+
+@needs_root
+def test_the_host_method_evicts_a_cached_file(cached_file: Path) -> None:
+    cache.drop_host()
+    assert resident_pages(cached_file) == 0
+
+
+@pytest.mark.engine
+def test_the_engine_method_evicts_a_cached_file_from_a_labelled_container(
+    cached_file: Path, live_engine: engine.Engine, no_leftovers: None
+) -> None:
+    # on a Linux-native engine the engine's kernel is this one: its file shows the drop
+    with driver.run_context("cold-engine-test", live_engine) as ctx:
+        cache.drop(ctx, cache.Method("engine", "busybox"))
+        assert resident_pages(cached_file) == 0
+
+
+@pytest.mark.engine
+def test_a_refused_drop_is_a_sample_error_saying_why(
+    live_engine: engine.Engine, no_leftovers: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "_DROP_SCRIPT", "echo 'Read-only file system' >&2; exit 1")
+    with (
+        driver.run_context("cold-refused-test", live_engine) as ctx,
+        pytest.raises(SampleError, match=r"Read-only file system.*rootless"),
+    ):
+        cache.drop(ctx, cache.Method("engine", "busybox"))
+
+
+@pytest.mark.engine
+def test_cold_variants_run_and_say_what_cold_meant(
+    tmp_path: Path, live_engine: engine.Engine, no_leftovers: None
+) -> None:
+    scenario = tmp_path / "cold.toml"
+    scenario.write_text(COLD, encoding="utf-8")
+    (run_file,) = driver.run(scenarios=[str(scenario)], out=tmp_path / "out", argv=["test"])
+    by_variant = {
+        (r.variant["runtime"], r.variant["cache"]): r for r in results.read(run_file.path).results
+    }
+    assert len(by_variant) == 4
+    for (runtime, state), r in by_variant.items():
+        if state == "warm":
+            assert r.status == "ok" and r.extra["cache"] == cache.WARM
+            continue
+        if cache.host_can_drop() is not None and runtime == "native":
+            assert r.status == "skipped" and "root" in (r.reason or "")
+            continue
+        assert r.status == "ok", r.reason
+        method = r.extra["cache_method"]
+        assert r.extra["cache"] == cache.DEFINITIONS[method]
+        # here the engine shares this kernel: crossdock as root drops it directly
+        assert method == ("host" if cache.host_can_drop() is None else "engine")
+        if runtime == "container":
+            assert {m.name for m in r.metrics} >= {"end_to_end", "cli_run_rm"}
+
+
+def test_startup_variants_take_a_cache_state() -> None:
+    from bench.workloads.startup import StartupWorkload
+
+    workload = StartupWorkload()
+    assert workload.params["cache"].choices == cache.STATES
+    native_cold = {k: s.default for k, s in workload.params.items()} | {
+        "runtime": "native",
+        "cache": "cold",
+    }
+    assert workload.check_variant(native_cold) is None
