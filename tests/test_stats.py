@@ -201,3 +201,45 @@ def test_sample_size_too_few_for_tiny_sets_and_unknowable_for_equal_medians() ->
     assert small.too_few and small.needed == 6 and small.have == 3
     same = stats.check_sample_size([1.0, 2.0, 3.0], [0.5, 2.0, 9.0])
     assert same.needed is None and not same.too_few
+
+
+def _sample_size_by_numpy_quantile(a: list[float], b: list[float]) -> stats.SampleSizeCheck:
+    """check_sample_size's rule written straight with numpy.quantile over every n."""
+    lower, upper = sorted((np.asarray(a), np.asarray(b)), key=lambda xs: float(np.median(xs)))
+    n, low = stats._rank_table(0.95, stats.SAMPLE_SIZE_LIMIT)
+    top = np.quantile(lower, (n + 1 - low) / (n + 1), method="weibull")
+    bottom = np.quantile(upper, low / (n + 1), method="weibull")
+    separated = np.flatnonzero(top < bottom)
+    return stats.SampleSizeCheck(
+        needed=int(n[separated[0]]) if separated.size else None, have=min(len(a), len(b))
+    )
+
+
+def test_sample_size_equals_the_rule_by_numpy_quantile() -> None:
+    """Cached interpolation positions give what numpy.quantile gives, on pairs of every
+    outcome: separate at once, after hundreds or thousands of samples, or never."""
+    rng = np.random.default_rng(14)
+    outcomes = set()
+    for i in range(1000):
+        n_a, n_b = rng.integers(1, 60, 2)
+        a = rng.lognormal(0, rng.uniform(0.01, 0.5), n_a)
+        b = rng.lognormal(rng.normal(0, 0.1), rng.uniform(0.01, 0.5), n_b)
+        if i % 5 == 0:  # ties
+            a, b = np.round(a, 2), np.round(b, 2)
+        expected = _sample_size_by_numpy_quantile(a.tolist(), b.tolist())
+        assert stats.check_sample_size(a.tolist(), b.tolist()) == expected
+        outcomes.add(None if expected.needed is None else min(expected.needed // 500, 2))
+    assert outcomes == {None, 0, 1, 2}
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 6, 10, 29, 30, 31, 1000, 20_000])
+def test_interpolation_positions_are_numpy_quantile_to_the_bit(size: int) -> None:
+    xs = np.random.default_rng(size).lognormal(0.0, 1.0, size)
+    n, low = stats._rank_table(0.95, stats.SAMPLE_SIZE_LIMIT)
+    top, bottom = stats._separation_positions(size, 0.95, stats.SAMPLE_SIZE_LIMIT)
+    for positions, probabilities in ((top, (n + 1 - low) / (n + 1)), (bottom, low / (n + 1))):
+        expected = np.quantile(xs, probabilities, method="weibull")
+        np.testing.assert_array_equal(positions.quantiles(np.sort(xs)), expected)
+        np.testing.assert_array_equal(
+            positions.quantiles(np.sort(xs), slice(100, 900)), expected[100:900]
+        )
