@@ -1,7 +1,8 @@
 """Warm and cold: what each means per platform, and how crossdock makes a cold start.
 
 **Warm** (the default): the image is in the engine's store and was used by the warmups;
-whatever the kernels hold in their page caches stays there.
+whatever the kernels hold in their page caches stays there. Beside cold variants
+(interleaved), a warm variant is re-warmed by one unrecorded run after every drop.
 
 **Cold**: before each sample (and again before the whole-process ``docker run --rm``
 timing) the page cache of the kernel that runs the containers is dropped, so the image's
@@ -46,7 +47,10 @@ from bench.workloads import SampleError, decoded, output_tail
 STATES = ("warm", "cold")
 DROP_CACHES = Path("/proc/sys/vm/drop_caches")
 
-WARM = "warm: the image is local and was used in the warmups; each sample is a new container"
+WARM = (
+    "warm: the image is local and was used in the warmups; each sample is a new container; "
+    "after a cold variant's cache drop, one unrecorded run re-warms before the next sample"
+)
 COLD_HOST = (
     "cold: the host's page cache dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before "
     "each sample; the image stays local (no pull) and the engine's daemons keep running"

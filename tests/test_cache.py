@@ -183,3 +183,34 @@ def test_startup_variants_take_a_cache_state() -> None:
         "cache": "cold",
     }
     assert workload.check_variant(native_cold) is None
+
+
+def test_a_warm_variant_beside_a_cold_one_is_re_warmed_after_each_drop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench.scenarios import Variant
+    from bench.workloads.startup import StartupWorkload
+
+    workload = StartupWorkload()
+    defaults = {k: s.default for k, s in workload.params.items()}
+    warm = Variant(tuple(defaults.items()))
+    cold = Variant(tuple((defaults | {"cache": "cold"}).items()))
+    workload._cold[cold] = cache.Method("host")
+    runs: list[str] = []
+    monkeypatch.setattr(cache, "drop", lambda ctx, method: runs.append("drop"))
+
+    def measure(ctx: object, scenario: object, variant: Variant) -> dict[str, float]:
+        runs.append(str(variant["cache"]))
+        return {}
+
+    monkeypatch.setattr(workload, "_measure", measure)
+    for variant in (warm, cold, warm, warm, cold, warm):
+        workload.sample(None, None, variant)  # type: ignore[arg-type]
+    assert runs == [
+        *["warm"],
+        *["drop", "cold"],
+        *["warm", "warm"],  # one unrecorded run re-warms after the drop
+        *["warm"],
+        *["drop", "cold"],
+        *["warm", "warm"],
+    ]
