@@ -5,10 +5,11 @@ Only the CLI uses this module; the core reports through :class:`bench.driver.Pro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,10 +22,10 @@ from rich.progress import (
 from rich.table import Table
 
 from bench import invariants
-from bench.frame import pair_with_natives
+from bench.frame import pair_with_natives, scenario_variants, variant_label, varying_labels
 from bench.metrics import format_value, metric
 from bench.results import BASELINES, Metric, Result, RunDocument
-from bench.stats import CV_WARN, summarize
+from bench.stats import CV_WARN, min_samples_for_ci, summarize
 from bench.validation import Comparison
 
 
@@ -97,7 +98,7 @@ def summary_table(document: RunDocument) -> Table:
     """Median with its 95 % interval, IQR, CV and n of every headline metric per variant
     that was measured (all metrics are in the results file and the report)."""
     table = Table(
-        title=f"{document.platform['id']} · run {document.run['id']}",
+        title=escape(f"{document.platform['id']} · run {document.run['id']}"),
         title_justify="left",
         caption="headline metrics; all metrics: the results file and `crossdock report`",
         caption_justify="left",
@@ -107,12 +108,14 @@ def summary_table(document: RunDocument) -> Table:
             column, justify="right" if column in ("median", "IQR", "CV", "n") else "left"
         )
     previous = ("", "")
+    labels = _Labels(document)
     for result in document.results:
-        label = variant_label(result, document.results)
+        label = labels(result)
         shown = [m for m in result.metrics if metric(m.name).headline] or list(result.metrics)
         for row in (_metric_row(m) for m in shown):
             key = (result.scenario, label)
-            table.add_row(*(("", "") if key == previous else key), *row)
+            shown_key = ("", "") if key == previous else tuple(escape(k) for k in key)
+            table.add_row(*shown_key, *row)
             previous = key
     return table
 
@@ -145,26 +148,27 @@ def slowdown_tables(document: RunDocument) -> list[Table]:
         pairs = {id(c): n for c, n in pair_with_natives(results)}
         if not pairs:
             continue
+        rows = _Labels(document, exclude=key)
         cells: dict[tuple[str, str], str] = {}
         columns: list[str] = []
         for r in results:
             if r.variant.get(key) == native:
                 continue
-            row = variant_label(r, results, exclude=key)
+            row = rows(r)
             column = _text(r.variant.get(key))
             columns += [column] if column not in columns else []
             cells[(row, column)] = _slowdown_cell(r, pairs.get(id(r)))
         if not cells:
             continue
         table = Table(
-            title=f"{scenario}: times slower than {key}={native} (1.0 = same; < 1 faster)",
+            title=escape(f"{scenario}: times slower than {key}={native} (1.0 = same; < 1 faster)"),
             title_justify="left",
         )
         table.add_column("")
         for column in columns:
-            table.add_column(column, justify="right")
+            table.add_column(escape(column), justify="right")
         for row in dict.fromkeys(r for r, _ in cells):
-            table.add_row(row, *(cells.get((row, c), "") for c in columns))
+            table.add_row(escape(row), *(cells.get((row, c), "") for c in columns))
         tables.append(table)
     return tables
 
@@ -192,9 +196,10 @@ def _slowdown_cell(result: Result, base: Result | None) -> str:
 def outcomes(document: RunDocument) -> list[str]:
     """Skipped and failed variants, grouped by scenario and reason."""
     groups: dict[tuple[str, str, str], list[str]] = {}
+    labels = _Labels(document)
     for r in document.results:
         if r.status != "ok":
-            label = variant_label(r, document.results)
+            label = labels(r)
             groups.setdefault((r.status, r.scenario, r.reason or ""), []).append(label)
     return [
         f"{status}: {scenario}: {_count(labels)}: {reason}"
@@ -208,13 +213,24 @@ def _count(labels: list[str]) -> str:
     return f"{len(labels)} variants ({labels[0]}, …)"
 
 
-def variant_label(result: Result, others: Iterable[Result], *, exclude: str = "") -> str:
-    """The variant's parameters that differ within its scenario (``-`` if none do)."""
-    siblings = [r.variant for r in others if r.scenario == result.scenario]
-    keys = [
-        k for k in result.variant if k != exclude and len({str(v.get(k)) for v in siblings}) > 1
-    ]
-    return ", ".join(f"{k}={_text(result.variant[k])}" for k in keys) or "-"
+class _Labels:
+    """Each result's variant labelled by the parameters that vary within its scenario in
+    *document* (:func:`bench.frame.varying_labels`, as the report labels them), leaving
+    out *exclude*."""
+
+    def __init__(self, document: RunDocument, *, exclude: str = "") -> None:
+        self._short = {
+            scenario: varying_labels(
+                {
+                    label: {k: v for k, v in p.items() if k != exclude}
+                    for label, p in by_label.items()
+                }
+            )[0]
+            for scenario, by_label in scenario_variants([document]).items()
+        }
+
+    def __call__(self, result: Result) -> str:
+        return self._short[result.scenario][variant_label(result.variant)]
 
 
 def _text(value: object) -> str:
@@ -224,26 +240,33 @@ def _text(value: object) -> str:
 def warnings(document: RunDocument) -> list[str]:
     """What the user should change for tighter numbers, each saying what to do."""
     found: list[str] = []
+    needed_for_ci = min_samples_for_ci()
     small = sorted(
-        {len(m.samples) for r in document.results for m in r.metrics if len(m.samples) < 6}
+        {
+            len(m.samples)
+            for r in document.results
+            for m in r.metrics
+            if len(m.samples) < needed_for_ci
+        }
     )
     if small:
         found.append(
             f"some metrics have only {small[0]} samples: too few for a 95% interval of the "
             "median; use --repeat 10 or more (or --suite default) before comparing"
         )
+    labels = _Labels(document)
     for result in document.results:
         noisy = []
         wanted = 0
         for m in result.metrics:
             s = summarize(m.samples)
-            if s.n >= 6 and s.cv is not None and s.cv > CV_WARN:
+            if s.n >= needed_for_ci and s.cv is not None and s.cv > CV_WARN:
                 noisy.append(f"{m.name} {s.cv:.0%}")
                 # the interval width shrinks roughly with sqrt(n)
                 wanted = max(wanted, min(1000, int(s.n * (s.cv / CV_WARN) ** 2) + 1))
         if noisy:
             found.append(
-                f"{result.scenario} [{variant_label(result, document.results)}]: CV above "
+                f"{result.scenario} [{labels(result)}]: CV above "
                 f"{CV_WARN:.0%} ({', '.join(noisy)}); close other programs or use "
                 f"--repeat {wanted} for a tighter median"
             )
