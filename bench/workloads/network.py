@@ -424,7 +424,13 @@ class NetworkWorkload:
         path = str(variant["path"])
         with contextlib.ExitStack() as stack:
             route = self._serve(ctx, stack, path, program, deadline)
-            check_address(ctx.engine, route.target_address)
+            gateway = self._gateway if path == "to-host" else None
+            check_address(
+                ctx.engine,
+                route.target_address,
+                host_gateway=isinstance(gateway, HostGateway)
+                and gateway.resolved == route.target_address,
+            )
             argv = program.client(route.target_host, route.target_port, variant)
             output = self._client(ctx, PATHS[path].client, route, argv, deadline)
         measured = program.measure(output, variant)
@@ -575,7 +581,7 @@ def probe_host_gateway(ctx: RunContext) -> HostGateway | str:
             f"{HOST_ALIAS} does not resolve in a container{output_tail(hosts.stderr, prefix=': ')}"
         )
     try:
-        check_address(engine, resolved)
+        check_address(engine, resolved, host_gateway=True)
     except SampleError as e:
         return f"{HOST_ALIAS} resolves to {resolved} in a container: {e}"
     bind = resolved if is_local_address(resolved) else LOOPBACK
@@ -645,9 +651,14 @@ def engine_is_local(engine: Engine) -> bool:
 # --- the address rule -------------------------------------------------------------------------
 
 
-def check_address(engine: Engine | None, address: str) -> None:
+def check_address(engine: Engine | None, address: str, *, host_gateway: bool = False) -> None:
     """Raise :class:`SampleError` unless *address* is loopback or inside one of the
-    engine's own bridge networks: no traffic ever leaves this machine (DESIGN 4)."""
+    engine's own bridge networks: no traffic ever leaves this machine (DESIGN 4).
+
+    With *host_gateway* (the address ``host.docker.internal`` resolves to in a container
+    of a local engine), a private address outside the bridges is allowed too: the
+    gateway a VM-backed engine (Docker Desktop: 192.168.65.254) keeps on its own virtual
+    network to reach the host, which forwards to the host's loopback."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -655,11 +666,24 @@ def check_address(engine: Engine | None, address: str) -> None:
     if ip.is_loopback:
         return
     subnets = engine_bridge_subnets(engine) if engine is not None else []
-    if not any(ip in ipaddress.ip_network(s) for s in subnets):
-        raise SampleError(
-            f"refusing to use {address}: only loopback and the engine's bridge networks "
-            f"({', '.join(subnets) or 'none'}) may be targeted"
-        )
+    if any(ip in ipaddress.ip_network(s) for s in subnets):
+        return
+    if host_gateway and engine is not None and engine_is_local(engine) and _private(ip):
+        return
+    allowed = "loopback, the engine's bridge networks" + (
+        " and a private host-gateway address of a local engine" if host_gateway else ""
+    )
+    raise SampleError(
+        f"refusing to use {address}: only {allowed} ({', '.join(subnets) or 'none'}) "
+        "may be targeted"
+    )
+
+
+def _private(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A private or link-local address that is not also routable on the internet."""
+    return (ip.is_private or ip.is_link_local) and not (
+        ip.is_global or ip.is_multicast or ip.is_unspecified
+    )
 
 
 def engine_bridge_subnets(engine: Engine) -> list[str]:
