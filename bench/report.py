@@ -262,29 +262,61 @@ def _scenario(name: str, kind: str, by_label: Mapping[str, Mapping[str, Scalar]]
 def _cells(samples: pd.DataFrame, counterparts: Mapping[tuple[str, str, str], str]) -> list[_Cell]:
     """Statistics of every (run, scenario, variant, metric), each container cell compared
     with its native counterpart's samples of the same metric."""
-    keys = ["run_id", "scenario", "variant", "metric"]
-    groups = {tuple(str(k) for k in key): group for key, group in samples.groupby(keys, sort=False)}
-    values = {key: tuple(group["value"].tolist()) for key, group in groups.items()}
+    series = _sample_series(samples)
     cells = []
-    for key, group in groups.items():
-        run_id, scenario, variant, metric = key
-        first = group.iloc[0]
+    for (run_id, scenario, variant, metric), (unit, direction, values) in series.items():
         native = counterparts.get((run_id, scenario, variant))
-        native_values = values.get((run_id, scenario, native, metric)) if native else None
+        native_series = series.get((run_id, scenario, native, metric)) if native else None
+        native_values = native_series[2] if native_series else None
         cells.append(
             _Cell(
                 run_id=run_id,
                 scenario=scenario,
                 variant=variant,
                 metric=metric,
-                unit=str(first["unit"]),
-                direction=str(first["direction"]),
-                values=values[key],
-                summary=stats.summarize(values[key]),
-                vs_native=_versus(native, native_values, values[key]),
+                unit=unit,
+                direction=direction,
+                values=values,
+                summary=stats.summarize(values),
+                vs_native=_versus(native, native_values, values),
             )
         )
     return cells
+
+
+#: The columns that name one metric series in the samples table.
+_SERIES_KEYS = ("run_id", "scenario", "variant", "metric")
+
+
+def _sample_series(
+    samples: pd.DataFrame,
+) -> dict[tuple[str, str, str, str], tuple[str, str, tuple[float, ...]]]:
+    """Each metric series of the samples table, first seen first: its key
+    (:data:`_SERIES_KEYS`) -> unit, direction and values in table order.
+
+    One grouping of the whole table and one split of its value column at the group
+    boundaries: no pandas object per series (a large report has tens of thousands).
+    """
+    if samples.empty:
+        return {}
+    codes = samples.groupby(list(_SERIES_KEYS), sort=False).ngroup().to_numpy()
+    kept = np.flatnonzero(codes >= 0)  # a row with a missing key is in no group (NaN)
+    numbers = codes[kept].astype(np.intp)
+    rows = kept[np.argsort(numbers, kind="stable")]
+    sizes = np.bincount(numbers)
+    firsts = rows[np.concatenate(([0], np.cumsum(sizes)[:-1]))]
+    columns = [samples[c].iloc[firsts].tolist() for c in (*_SERIES_KEYS, "unit", "direction")]
+    values = np.split(samples["value"].to_numpy()[rows], np.cumsum(sizes)[:-1])
+    return {
+        (str(run), str(scenario), str(variant), str(metric)): (
+            str(unit),
+            str(direction),
+            tuple(chunk.tolist()),
+        )
+        for run, scenario, variant, metric, unit, direction, chunk in zip(
+            *columns, values, strict=True
+        )
+    }
 
 
 def _versus(
@@ -303,10 +335,10 @@ def _versus(
 _EXAMPLES = 3
 
 
-def _findings(cell: _Cell, headline: bool) -> Iterator[tuple[str, str, int]]:
+def _findings(cell: _Cell, headline: bool, needed_for_ci: int) -> Iterator[tuple[str, str, int]]:
     """``(rule, detail, repeat needed)`` for each :data:`WARNINGS` rule *cell* breaks; the
-    comparison with native is checked for *headline* cells only (those in the summary)."""
-    needed_for_ci = stats.min_samples_for_ci()
+    comparison with native is checked for *headline* cells only (those in the summary);
+    *needed_for_ci* is :func:`bench.stats.min_samples_for_ci`."""
     if cell.summary.n < needed_for_ci:
         yield "ci", f"n = {cell.summary.n}", needed_for_ci
     cv = cell.summary.cv
@@ -323,10 +355,11 @@ def _cell_warnings(analysis: _Analysis) -> Iterator[str]:
     few metrics and variants that broke the rule."""
     short = {s.name: s.short for s in analysis.scenarios}
     grouped: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
+    needed_for_ci = stats.min_samples_for_ci()
     for cell in analysis.cells:
         where = (cell.run_id, cell.scenario)
         headline = analysis.headline.get((cell.scenario, cell.variant)) == cell.metric
-        for rule, detail, repeat in _findings(cell, headline):
+        for rule, detail, repeat in _findings(cell, headline, needed_for_ci):
             example = f"{cell.metric} [{short[cell.scenario][cell.variant]}] {detail}"
             grouped.setdefault((*where, rule), []).append((example, repeat))
     for (run_id, scenario, rule), found in grouped.items():

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from factories import (
     make_document,
@@ -20,7 +21,7 @@ from factories import (
 from plotly.offline import get_plotlyjs
 
 from bench.frame import load_frame
-from bench.report import build_report
+from bench.report import _sample_series, build_report
 from bench.results import Result, RunDocument, write_atomic
 
 PLOTLY_BANNER = "* plotly.js v"
@@ -221,6 +222,34 @@ def test_no_results_gives_a_page_that_says_so(tmp_path: Path) -> None:
     assert "No results" in page and "crossdock run" in page
     assert "not a crossdock results file" in page
     assert PLOTLY_BANNER not in page  # nothing to draw, no 4.5 MB of plotly.js
+
+
+def _groups(samples: pd.DataFrame) -> dict[tuple[str, ...], tuple[str, str, tuple[float, ...]]]:
+    """The metric series of a samples table by a pandas object per group."""
+    return {
+        tuple(str(k) for k in key): (
+            str(group["unit"].iloc[0]),
+            str(group["direction"].iloc[0]),
+            tuple(group["value"].tolist()),
+        )
+        for key, group in samples.groupby(["run_id", "scenario", "variant", "metric"], sort=False)
+    }
+
+
+def test_metric_series_are_the_groups_of_the_samples_table(tmp_path: Path) -> None:
+    """The series the statistics run on are exactly pandas' groups of the samples table
+    (values in table order, unit and direction from the first row), first seen first --
+    also when a series' rows are not next to each other."""
+    write_suite(tmp_path)
+    samples = load_frame([tmp_path]).samples
+    shuffled = samples.sample(frac=1.0, random_state=3)
+    for table in (samples, shuffled):
+        series = _sample_series(table)
+        expected = _groups(table)
+        assert list(series) == list(expected)
+        assert series == expected
+    assert len(series) > 100
+    assert _sample_series(load_frame([]).samples) == {}
 
 
 # --- in a browser -----------------------------------------------------------------------
