@@ -27,7 +27,8 @@ The native baseline (the same command spawned on the host) can only be made cold
 ``host`` method: elsewhere it is a recorded skip.
 
 File I/O is labelled too (:func:`fileio_state`): fio's data jobs start cold for their
-file, the metadata and tree workloads are warm by construction.
+file, metadata is warm by construction, the tree workload is warm unless a scenario asks
+for a cold one (:func:`tree_cold`: the cache dropped between unpacking and walking).
 """
 
 from __future__ import annotations
@@ -93,6 +94,16 @@ def fileio_state(workload: str, direct: bool | None) -> str:
     if workload in FILEIO_WARM:
         return FILEIO_WARM[workload]
     return FILEIO_DIRECT if direct else FILEIO_BUFFERED
+
+
+def tree_cold(method: Method) -> str:
+    """What a cold tree workload was, dropped by *method*."""
+    where = "the host's" if method.name == "host" else "the engine kernel's"
+    return (
+        f"cold: {where} page cache dropped (sync; echo 3 > /proc/sys/vm/drop_caches) between "
+        "unpacking the tree and walking it; the pause is not counted"
+        + ("" if method.name == "host" else "; a VM host's own cache of a shared folder stays")
+    )
 
 
 def host_can_drop() -> str | None:

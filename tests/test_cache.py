@@ -214,3 +214,57 @@ def test_a_warm_variant_beside_a_cold_one_is_re_warmed_after_each_drop(
         *["drop", "cold"],
         *["warm", "warm"],
     ]
+
+
+COLD_TREE = """
+kind = "fileio"
+name = "fileio-cold-tree-test"
+repetitions = 2
+warmups = 0
+timeout = 120
+[params]
+workload = "tree"
+files = 200
+[matrix]
+target = ["native", "bind", "volume"]
+cache = ["warm", "cold"]
+"""
+
+
+@pytest.mark.engine
+def test_a_cold_tree_drops_the_cache_between_unpacking_and_walking(
+    tmp_path: Path, live_engine: engine.Engine, no_leftovers: None
+) -> None:
+    scenario = tmp_path / "tree.toml"
+    scenario.write_text(COLD_TREE, encoding="utf-8")
+    (run_file,) = driver.run(scenarios=[str(scenario)], out=tmp_path / "out", argv=["test"])
+    found = {
+        (r.variant["target"], r.variant["cache"]): r for r in results.read(run_file.path).results
+    }
+    assert len(found) == 6
+    for (target, state), r in found.items():
+        if state == "cold" and target == "native" and cache.host_can_drop() is not None:
+            assert r.status == "skipped" and "root" in (r.reason or "")
+            continue
+        assert r.status == "ok", r.reason
+        phases = {m.name: m.samples for m in r.metrics}
+        assert set(phases) == {"tree_unpack", "tree_walk", "tree_read", "tree_delete", "tree_total"}
+        for i in range(2):  # the pause for the drop is in no phase
+            parts = sum(
+                phases[p][i] for p in ("tree_unpack", "tree_walk", "tree_read", "tree_delete")
+            )
+            assert phases["tree_total"][i] == pytest.approx(parts)
+        if state == "warm":
+            assert r.extra["cache"] == cache.FILEIO_WARM["tree"]
+        else:
+            assert r.extra["cache"] == cache.tree_cold(cache.Method(r.extra["cache_method"]))
+
+
+def test_cold_applies_to_the_tree_workload_only() -> None:
+    from bench.workloads.fileio import FileioWorkload
+
+    workload = FileioWorkload()
+    base = {k: s.default for k, s in workload.params.items()} | {"cache": "cold"}
+    assert workload.check_variant(base | {"workload": "tree"}) is None
+    problem = workload.check_variant(base | {"workload": "seq-read"})
+    assert problem is not None and "already start cold" in problem

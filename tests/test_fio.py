@@ -126,3 +126,29 @@ def test_source_tree_is_deterministic_and_has_the_files_asked_for() -> None:
     assert len(members) == 300
     assert len({m.name.rsplit("/", 1)[0] for m in members}) > 10  # nested directories
     assert all(0 <= m.size <= 256 * 1024 for m in members)
+
+
+def test_a_cold_trees_pause_between_its_two_parts_is_not_counted() -> None:
+    first = "100.000000 start\n100.250000 tree_unpack\n"
+    second = (
+        "107.000000 resume\n107.050000 tree_walk\n107.200000 tree_read\n107.750000 tree_delete\n"
+    )
+    got = fileio.tree_phases(first + second)
+    assert got == pytest.approx(
+        {
+            "tree_unpack": 0.25,
+            "tree_walk": 0.05,
+            "tree_read": 0.15,
+            "tree_delete": 0.55,
+            "tree_total": 1.0,
+        }
+    )
+
+
+def test_the_two_parts_of_a_tree_script_are_the_whole_one() -> None:
+    whole = fileio.tree_script(busybox="bb", source="/s.tar", directory="/d")
+    unpack = fileio.tree_script(busybox="bb", source="/s.tar", directory="/d", part="unpack")
+    rest = fileio.tree_script(busybox="bb", source="/s.tar", directory="/d", part="rest")
+    assert unpack.startswith(whole.split("bb ls")[0])
+    assert rest.endswith(whole.split("tree_unpack; ")[1])
+    assert "tar -xf" not in rest and "ls -lR" not in unpack

@@ -10,6 +10,9 @@ each phase timed by busybox ``ts`` on the clock of the machine doing the work.
 
 fio tries direct I/O first (``direct = "auto"``) and falls back to buffered I/O with a
 final fsync where the filesystem refuses it; which one was used is recorded per target.
+fio's data jobs start cold for their file; ``cache = "cold"`` makes the tree workload cold
+too: the page cache of the kernel doing the work is dropped between unpacking the tree and
+walking it (:mod:`bench.cache`), as after a reboot or a checkout of another branch.
 """
 
 from __future__ import annotations
@@ -72,6 +75,9 @@ class FileioWorkload:
         "duration": ParamSpec(float, 2.0, minimum=0.1, maximum=3600, help="seconds per fio job"),
         "files": ParamSpec(int, 2000, minimum=10, maximum=1_000_000, help="metadata/tree files"),
         "direct": ParamSpec(str, "auto", ("auto", "on", "off"), help="O_DIRECT for fio jobs"),
+        "cache": ParamSpec(
+            str, "warm", cache.STATES, help="tree: cold = page cache dropped after unpacking"
+        ),
     }
     metrics: tuple[str, ...] = (
         "bandwidth", "iops", "lat_p50", "lat_p99", "fsync_p50", "fsync_p99",
@@ -83,10 +89,17 @@ class FileioWorkload:
         self._direct: dict[str, tuple[bool, str]] = {}
         self._tools: dict[str, _Tool] = {}
         self._trees: dict[int, Path] = {}
+        #: target -> how its kernel's cache is dropped for cold trees, or why it cannot be
+        self._cold: dict[str, cache.Method | str] = {}
 
     # --- protocol ------------------------------------------------------------------------
 
     def check_variant(self, variant: Mapping[str, Scalar]) -> str | None:
+        if variant["cache"] == "cold" and variant["workload"] != "tree":
+            return (
+                'cache = "cold" applies to the tree workload: fio\'s data jobs already start '
+                "cold for their file, metadata creates its own files"
+            )
         return None
 
     def needs_engine(self, variant: Variant) -> bool:
@@ -104,6 +117,8 @@ class FileioWorkload:
             )
             self._places[target] = place
             self._tools[target] = self._find_tools(ctx, place)
+        for target in dict.fromkeys(str(v["target"]) for v in variants if v["cache"] == "cold"):
+            self._cold[target] = self._cold_method(ctx, target)
 
     def finish(self, ctx: RunContext, scenario: Scenario) -> None:
         for place in self._places.values():
@@ -112,12 +127,16 @@ class FileioWorkload:
                 shutil.rmtree(place.path, ignore_errors=True)
         self._places.clear()
         self._direct.clear()
+        self._cold.clear()
 
     def skip_reason(self, ctx: RunContext, variant: Variant) -> str | None:
         place = self._places[str(variant["target"])]
         if place.skip:
             return place.skip
         tool = self._tools[place.target]
+        cold = self._cold.get(place.target) if variant["cache"] == "cold" else None
+        if isinstance(cold, str):
+            return f"a cold tree is not possible here: {cold}"
         if variant["workload"] == "tree":
             return None if tool.busybox else "busybox is not installed on the host " + _HINT
         return None if tool.fio else "fio is not installed on the host " + _HINT
@@ -157,7 +176,11 @@ class FileioWorkload:
         workload = str(variant["workload"])
         if workload == "tree":
             extra["tree"] = {"files": variant["files"], "timing": "busybox ts, clock of the place"}
-            extra["cache"] = cache.fileio_state(workload, None)
+            method = self._cold.get(place.target) if variant["cache"] == "cold" else None
+            if isinstance(method, cache.Method):
+                extra |= {"cache": cache.tree_cold(method), "cache_method": method.name}
+            else:
+                extra["cache"] = cache.fileio_state(workload, None)
             return {"name": "busybox", "version": tool.busybox or "unknown"}, extra
         direct: bool | None = None
         if workload != "metadata":
@@ -223,14 +246,50 @@ class FileioWorkload:
         source = self._tree_source(ctx, place, files)
         busybox = self._tools[place.target].busybox
         assert busybox is not None
-        script = tree_script(busybox=busybox, source=source, directory=f"{place.path}/tree")
-        done = place.run(ctx, [busybox, "sh", "-c", script], timeout=scenario.timeout)
+        directory = f"{place.path}/tree"
+        method = self._cold.get(place.target) if variant["cache"] == "cold" else None
+        if not isinstance(method, cache.Method):
+            script = tree_script(busybox=busybox, source=source, directory=directory)
+            return tree_phases(self._shell(ctx, place, busybox, script, scenario.timeout))
+        unpacked = self._shell(
+            ctx,
+            place,
+            busybox,
+            tree_script(busybox=busybox, source=source, directory=directory, part="unpack"),
+            scenario.timeout,
+        )
+        cache.drop(ctx, method)  # syncs first: the unpacked files are on disk, not in memory
+        rest = self._shell(
+            ctx,
+            place,
+            busybox,
+            tree_script(busybox=busybox, source=source, directory=directory, part="rest"),
+            scenario.timeout,
+        )
+        return tree_phases(unpacked + rest)
+
+    def _shell(
+        self, ctx: RunContext, place: places.Place, busybox: str, script: str, timeout: float
+    ) -> str:
+        done = place.run(ctx, [busybox, "sh", "-c", script], timeout=timeout)
         if done.code != 0:
             raise SampleError(
                 f"tree workload exited with {done.code}: "
                 f"{output_tail(done.stderr, empty=NO_MESSAGE)}"
             )
-        return tree_phases(done.stdout)
+        return done.stdout
+
+    def _cold_method(self, ctx: RunContext, target: str) -> cache.Method | str:
+        """How the cache of the kernel doing *target*'s work is dropped (one trial drop),
+        or why it cannot be."""
+        method, why_not = cache.choose(ctx, None if target == "native" else "tools")
+        if method is None:
+            return str(why_not)
+        try:
+            cache.drop(ctx, method)
+        except SampleError as e:
+            return str(e)
+        return method
 
     def _tree_source(self, ctx: RunContext, place: places.Place, files: int) -> str:
         """The tree archive, outside the target: in the run's scratch directory for the host,
@@ -254,24 +313,34 @@ NO_MESSAGE = "(no message)"
 _HINT = "(Debian/Ubuntu: apt install fio busybox-static; macOS: brew install fio)"
 
 
-def tree_script(*, busybox: str, source: str, directory: str) -> str:
+def tree_script(*, busybox: str, source: str, directory: str, part: str = "all") -> str:
     """A POSIX shell script running the four tree phases with busybox applets, printing a
-    marker line before and after them, each stamped by ``busybox ts`` (microseconds)."""
+    marker line before and after them, each stamped by ``busybox ts`` (microseconds).
+
+    *part* ``"unpack"`` runs the first phase only, ``"rest"`` the three others (marked
+    ``resume`` first): a cold tree drops the cache between the two."""
     bb = busybox
-    return (
+    unpack = (
         f"set -e; rm -rf {directory}; mkdir -p {directory}; "
-        "{ "
-        "echo start; "
-        f"{bb} tar -xf {source} -C {directory}; echo tree_unpack; "
+        f"{{ echo start; {bb} tar -xf {source} -C {directory}; echo tree_unpack; "
+    )
+    rest = (
         f"{bb} ls -lR {directory} >/dev/null; echo tree_walk; "
         f"{bb} find {directory} -type f | {bb} xargs {bb} cat >/dev/null; echo tree_read; "
         f"{bb} rm -rf {directory}; echo tree_delete; "
-        f"}} | {bb} ts '%.s'"
     )
+    stamp = f"}} | {bb} ts '%.s'"
+    if part == "unpack":
+        return unpack + stamp
+    if part == "rest":
+        return f"set -e; {{ echo resume; {rest}{stamp}"
+    return unpack + rest + stamp
 
 
 def tree_phases(output: str) -> dict[str, float]:
-    """Seconds per phase from the stamped marker lines of :func:`tree_script`."""
+    """Seconds per phase from the stamped marker lines of :func:`tree_script` (the whole
+    script's, or its two parts' one after the other, where the pause between them is not
+    counted)."""
     stamps: dict[str, float] = {}
     for line in output.splitlines():
         parts = line.split()
@@ -285,9 +354,11 @@ def tree_phases(output: str) -> dict[str, float]:
     if missing:
         raise SampleError(f"tree workload did not finish: no {', '.join(missing)} mark")
     values = {b: stamps[b] - stamps[a] for a, b in itertools.pairwise(order)}
+    if "resume" in stamps:
+        values["tree_walk"] = stamps["tree_walk"] - stamps["resume"]
     if any(v < 0 for v in values.values()):
         raise SampleError("the clock went backwards during the tree workload")
-    values["tree_total"] = stamps["tree_delete"] - stamps["start"]
+    values["tree_total"] = sum(values[p] for p in _TREE_PHASES)
     return values
 
 
