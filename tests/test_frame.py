@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from factories import (
     PLATFORMS,
@@ -33,7 +34,7 @@ from bench.frame import (
     variant_label,
     varying_labels,
 )
-from bench.results import Result, write_atomic
+from bench.results import Result, RunDocument, read, write_atomic
 
 # --- tests ------------------------------------------------------------------------------
 
@@ -274,3 +275,60 @@ def test_frame_json_roundtrip_of_written_file_is_exact(tmp_path: Path) -> None:
     assert stored["samples"] == list(samples)
 
     assert load_frame([tmp_path]).samples["value"].tolist() == list(samples)
+
+
+def _samples_by_rows(documents: list[RunDocument]) -> pd.DataFrame:
+    """The samples table written the plain way: one dict per sample, from_records."""
+    rows = [
+        {
+            "run_id": str(document.run["id"]),
+            "platform": str(document.platform["id"]),
+            "host_os": str(document.platform["host_os"]),
+            "scenario": r.scenario,
+            "kind": r.kind,
+            "variant": variant_label(r.variant),
+            **{f"v_{key}": value for key, value in r.variant.items()},
+            "metric": metric.name,
+            "unit": metric.unit,
+            "direction": metric.direction,
+            "status": r.status,
+            "value": value,
+            "repetition": repetition,
+        }
+        for document in documents
+        for r in document.results
+        if r.status == "ok"
+        for metric in r.metrics
+        for repetition, value in enumerate(metric.samples, start=1)
+    ]
+    frame = pd.DataFrame.from_records(rows)
+    params = sorted(c for c in frame.columns if c.startswith("v_"))
+    return frame.reindex(columns=[*SAMPLE_COLUMNS, *params])
+
+
+def test_samples_table_equals_one_row_per_sample_through_from_records(tmp_path: Path) -> None:
+    """Built by columns, the table is the one a dict per sample gives: same columns, same
+    types (parameters missing in some scenarios, booleans, numbers, text), same rows."""
+    rng = np.random.default_rng(16)
+    paths = write_suite(tmp_path / "results")
+    odd = make_document(
+        run_id="odd",
+        platform="docker-desktop-mac",
+        results=[
+            *startup_results(rng, n=7, containers=2),
+            result(
+                "fileio", "fileio", {"target": "bind", "duration": 1}, {"x": ("s", "lower", ())}
+            ),
+            result(
+                "custom", "command", {"flag": True, "ratio": 0.5}, {"t": ("s", "lower", (2.0,))}
+            ),
+            Result("network", "network", network_variant("bridge"), "failed", reason="no"),
+        ],
+    )
+    write_atomic(tmp_path / "results" / "odd.json", odd)
+    documents = [read(path) for path in [*sorted(paths), tmp_path / "results" / "odd.json"]]
+
+    loaded = load_frame([*sorted(paths), tmp_path / "results" / "odd.json"])
+
+    pd.testing.assert_frame_equal(loaded.samples, _samples_by_rows(documents))
+    assert len(loaded.samples) > 3000
