@@ -15,17 +15,20 @@ Everything read from results files is escaped: Jinja2 autoescaping for the page,
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
-import plotly.graph_objects as go
+import plotly.io
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
@@ -123,6 +126,7 @@ class _Series:
     label: str
     colour: str
     symbol: str
+    position: int
 
 
 @dataclass(frozen=True)
@@ -233,14 +237,15 @@ def _analyse(loaded: LoadedFrame) -> _Analysis:
 
 
 def _series(documents: Sequence[RunDocument]) -> dict[str, _Series]:
-    """Label, colour and symbol of each run, in load order."""
+    """Label, colour, symbol and position of each run, in load order."""
     platforms = [str(d.platform["id"]) for d in documents]
+    runs_of = Counter(platforms)
     series: dict[str, _Series] = {}
     for i, (document, platform) in enumerate(zip(documents, platforms, strict=True)):
         run_id = str(document.run["id"])
-        label = platform if platforms.count(platform) == 1 else f"{platform} ({run_id})"
+        label = platform if runs_of[platform] == 1 else f"{platform} ({run_id})"
         series[run_id] = _Series(
-            run_id, label, PALETTE[i % len(PALETTE)], SYMBOLS[i % len(SYMBOLS)]
+            run_id, label, PALETTE[i % len(PALETTE)], SYMBOLS[i % len(SYMBOLS)], i
         )
     return series
 
@@ -317,6 +322,14 @@ def _sample_series(
             *columns, values, strict=True
         )
     }
+
+
+def _grouped(cells: Iterable[_Cell], key: Callable[[_Cell], str]) -> dict[str, list[_Cell]]:
+    """*cells* by *key*: groups in the order first seen, cells in their order."""
+    groups: dict[str, list[_Cell]] = {}
+    for cell in cells:
+        groups.setdefault(key(cell), []).append(cell)
+    return groups
 
 
 def _versus(
@@ -450,17 +463,24 @@ def _interval_text(summary: stats.Summary, unit: str) -> str:
 # --- figures ----------------------------------------------------------------------------
 
 
-def _figure_html(figure: go.Figure, div_id: str, height: int) -> Markup:
-    """A figure as an HTML fragment that relies on the page's single plotly.js."""
-    figure.update_layout(
-        template="none",
+def _figure_html(figure: dict[str, Any], div_id: str, height: int) -> Markup:
+    """A figure (plotly's JSON structure, ``{"data": [...], "layout": {...}}``) as an HTML
+    fragment that relies on the page's single plotly.js.
+
+    The figure is written as built, without plotly's validation: building validated
+    plotly objects cost more than everything else in a large report, and the structures
+    here are fixed by this module (the browser test renders every kind).
+    """
+    figure["layout"].update(
         height=height,
         font={"family": _FONT, "size": 13, "color": "#222"},
-        margin={"l": 10, "r": 10, "t": 30, "b": 40},
+        margin={"l": 10, "r": 10, "t": 30, "b": 40, **figure["layout"].get("margin", {})},
         paper_bgcolor="white",
         plot_bgcolor="white",
     )
-    fragment = figure.to_html(
+    fragment = plotly.io.to_html(
+        figure,
+        validate=False,
         full_html=False,
         include_plotlyjs=False,
         div_id=div_id,
@@ -468,6 +488,15 @@ def _figure_html(figure: go.Figure, div_id: str, height: int) -> Markup:
         default_height=f"{height}px",
     )
     return Markup(fragment)  # noqa: S704 -- plotly's own output; its JSON escapes "<"
+
+
+def _typed(values: npt.NDArray[Any]) -> dict[str, str]:
+    """A numeric array in plotly.js's typed-array form (base64 of little-endian values),
+    as plotly itself writes numpy arrays: a quarter of the size of their decimal text."""
+    kinds = {np.dtype(np.float64): "f8", np.dtype(np.int16): "i2"}
+    code = kinds[values.dtype]
+    data = values.astype(f"<{code}", copy=False).tobytes()
+    return {"dtype": code, "bdata": base64.b64encode(data).decode("ascii")}
 
 
 def _box_figure(
@@ -479,58 +508,68 @@ def _box_figure(
 ) -> Markup:
     """Raw samples of one metric of *scenario*: a horizontal box with all points per
     variant and run, runs told apart by colour and marker symbol."""
-    variants = [v for v in scenario.variants if any(c.variant == v for c in cells)]
+    present = {c.variant for c in cells}
+    variants = [v for v in scenario.variants if v in present]
     position = {v: i for i, v in enumerate(variants)}
-    figure = go.Figure()
-    for run_id, run in series.items():
-        mine = [c for c in cells if c.run_id == run_id]
-        if not mine:
-            continue
+    by_run = _grouped(cells, lambda c: c.run_id)
+    traces: list[dict[str, Any]] = []
+    for run_id, mine in sorted(by_run.items(), key=lambda item: series[item[0]].position):
+        run = series[run_id]
         marker = {"color": run.colour, "symbol": run.symbol, "size": 7}
+        name = _plot_text(run.label)
         # the legend shows the marker (colour and symbol), not a box icon
-        figure.add_trace(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="markers",
-                marker=marker,
-                name=_plot_text(run.label),
-                legendgroup=run.run_id,
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [None],
+                "y": [None],
+                "mode": "markers",
+                "marker": marker,
+                "name": name,
+                "legendgroup": run_id,
+            }
         )
-        figure.add_trace(
-            go.Box(
-                x=np.array([v for c in mine for v in c.values], dtype=np.float64),
-                y=np.array([position[c.variant] for c in mine for _ in c.values], dtype=np.int16),
-                orientation="h",
-                name=_plot_text(run.label),
-                legendgroup=run.run_id,
-                showlegend=False,
-                boxpoints="all",
-                jitter=0.6,
-                pointpos=0,
-                line={"color": run.colour, "width": 1.5},
-                fillcolor="rgba(0,0,0,0)",
-                marker={**marker, "size": 6, "opacity": 0.75},
-                hovertemplate=_hover(cells[0].unit),
-            )
+        traces.append(
+            {
+                "type": "box",
+                "x": _typed(np.array([v for c in mine for v in c.values], dtype=np.float64)),
+                "y": _typed(
+                    np.array([position[c.variant] for c in mine for _ in c.values], dtype=np.int16)
+                ),
+                "orientation": "h",
+                "name": name,
+                "legendgroup": run_id,
+                "showlegend": False,
+                "boxpoints": "all",
+                "jitter": 0.6,
+                "pointpos": 0,
+                "line": {"color": run.colour, "width": 1.5},
+                "fillcolor": "rgba(0,0,0,0)",
+                "marker": {**marker, "size": 6, "opacity": 0.75},
+                "hovertemplate": _hover(cells[0].unit),
+            }
         )
     ticks = [_plot_label(labels[v]) for v in variants]
-    figure.update_layout(
-        boxmode="group",
-        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "traceorder": "normal"},
-    )
-    figure.update_yaxes(
-        tickvals=list(range(len(variants))),
-        ticktext=ticks,
-        autorange="reversed",
-        automargin=True,
-        showgrid=False,
-    )
-    figure.update_xaxes(_value_axis(cells), title_text=_plot_text(_axis_title(cells[0])))
-    n_series = len({c.run_id for c in cells})
-    row = max(12 + 18 * n_series, 8 + 16 * _label_lines(ticks))
-    return _figure_html(figure, div_id, 110 + len(variants) * row)
+    layout = {
+        "boxmode": "group",
+        "legend": {
+            "orientation": "h",
+            "x": 0,
+            "y": 1.0,
+            "yanchor": "bottom",
+            "traceorder": "normal",
+        },
+        "yaxis": {
+            "tickvals": list(range(len(variants))),
+            "ticktext": ticks,
+            "autorange": "reversed",
+            "automargin": True,
+            "showgrid": False,
+        },
+        "xaxis": {**_value_axis(cells), "title": {"text": _plot_text(_axis_title(cells[0]))}},
+    }
+    row = max(12 + 18 * len(by_run), 8 + 16 * _label_lines(ticks))
+    return _figure_html({"data": traces, "layout": layout}, div_id, 110 + len(variants) * row)
 
 
 def _hover(unit: str) -> str:
@@ -590,29 +629,31 @@ def _heatmap(
     step = math.ceil(2 * math.ceil(limit) / _COLOURBAR_TICKS)
     ticks = [t for t in range(-math.ceil(limit), math.ceil(limit) + 1) if t % step == 0]
     labels = [_plot_label(f"{scenario}: {variant}") for scenario, variant in rows]
-    figure = go.Figure(
-        go.Heatmap(
-            z=z,
-            text=[[_plot_text(t) for t in row] for row in text],
-            texttemplate="%{text}",
-            x=[_plot_text(s.label) for s in series.values()],
-            y=labels,
-            colorscale=[list(stop) for stop in RATIO_SCALE],
-            zmin=-limit,
-            zmax=limit,
-            xgap=2,
-            ygap=2,
-            hovertemplate="%{y}<br>%{x}: %{text} of native<extra></extra>",
-            colorbar={
-                "title": {"text": "vs native", "side": "right"},
-                "tickvals": ticks,
-                "ticktext": [_scale_label(t) for t in ticks],
-            },
-        )
-    )
-    figure.update_yaxes(autorange="reversed", automargin=True)
-    figure.update_xaxes(side="top", automargin=True)
-    return _figure_html(figure, div_id, 100 + len(rows) * max(28, 8 + 16 * _label_lines(labels)))
+    heatmap = {
+        "type": "heatmap",
+        "z": z,
+        "text": [[_plot_text(t) for t in row] for row in text],
+        "texttemplate": "%{text}",
+        "x": [_plot_text(s.label) for s in series.values()],
+        "y": labels,
+        "colorscale": [list(stop) for stop in RATIO_SCALE],
+        "zmin": -limit,
+        "zmax": limit,
+        "xgap": 2,
+        "ygap": 2,
+        "hovertemplate": "%{y}<br>%{x}: %{text} of native<extra></extra>",
+        "colorbar": {
+            "title": {"text": "vs native", "side": "right"},
+            "tickvals": ticks,
+            "ticktext": [_scale_label(t) for t in ticks],
+        },
+    }
+    layout = {
+        "yaxis": {"autorange": "reversed", "automargin": True},
+        "xaxis": {"side": "top", "automargin": True},
+    }
+    height = 100 + len(rows) * max(28, 8 + 16 * _label_lines(labels))
+    return _figure_html({"data": [heatmap], "layout": layout}, div_id, height)
 
 
 def _scale_label(log2_cost: int) -> str:
@@ -634,15 +675,15 @@ def _heat_value(cell: _Cell | None) -> float | None:
 
 def _summary(analysis: _Analysis) -> list[dict[str, Any]]:
     """Per area: a heatmap and a table of each run's headline ratios to native."""
+    by_scenario = _grouped(analysis.cells, lambda c: c.scenario)
     areas = []
     for kind, heading in AREAS:
         scenarios = [s for s in analysis.scenarios if s.kind == kind]
         headline: dict[tuple[str, str, str], _Cell] = {}
         for scenario in scenarios:
             labels = _container_labels(scenario)
-            for cell in analysis.cells:
-                key = (cell.scenario, cell.variant)
-                if cell.scenario == scenario.name and analysis.headline.get(key) == cell.metric:
+            for cell in by_scenario.get(scenario.name, ()):
+                if analysis.headline.get((cell.scenario, cell.variant)) == cell.metric:
                     headline[(scenario.name, labels[cell.variant], cell.run_id)] = cell
         rows = list(dict.fromkeys((s, v) for s, v, _ in headline))
         areas.append(
@@ -697,10 +738,10 @@ def _scenario_sections(analysis: _Analysis) -> list[dict[str, Any]]:
         analysis.scenarios,
         key=lambda s: order.index(s.kind) if s.kind in order else len(order),
     )
+    by_scenario = _grouped(analysis.cells, lambda c: c.scenario)
     sections = []
     for number, scenario in enumerate(scenarios):
-        mine = [c for c in analysis.cells if c.scenario == scenario.name]
-        metrics = _metric_order(mine)
+        by_metric = _grouped(by_scenario.get(scenario.name, ()), lambda c: c.metric)
         sections.append(
             {
                 "id": f"scenario-{number}",
@@ -708,23 +749,17 @@ def _scenario_sections(analysis: _Analysis) -> list[dict[str, Any]]:
                 "kind": scenario.kind,
                 "shared": scenario.shared,
                 "charts": [
-                    _chart(
-                        scenario,
-                        [c for c in mine if c.metric == metric],
-                        analysis.series,
-                        f"box-{number}-{i}",
-                    )
-                    for i, metric in enumerate(metrics)
+                    _chart(scenario, by_metric[metric], analysis.series, f"box-{number}-{i}")
+                    for i, metric in enumerate(_metric_order(list(by_metric)))
                 ],
             }
         )
     return sections
 
 
-def _metric_order(cells: Sequence[_Cell]) -> list[str]:
-    """Headline metrics first, each group in the metric table's order, then metrics the
-    table does not know, as first seen."""
-    seen = list(dict.fromkeys(c.metric for c in cells))
+def _metric_order(seen: Sequence[str]) -> list[str]:
+    """The metrics *seen* (first seen first): headline metrics first, each group in the
+    metric table's order, then metrics the table does not know, as first seen."""
     table = list(METRICS)
 
     def key(m: str) -> tuple[bool, int, int]:
@@ -738,10 +773,8 @@ def _metric_order(cells: Sequence[_Cell]) -> list[str]:
 def _chart(
     scenario: _Scenario, cells: Sequence[_Cell], series: Mapping[str, _Series], div_id: str
 ) -> dict[str, Any]:
-    ordered = sorted(
-        cells,
-        key=lambda c: (scenario.variants.index(c.variant), list(series).index(c.run_id)),
-    )
+    place = {variant: i for i, variant in enumerate(scenario.variants)}
+    ordered = sorted(cells, key=lambda c: (place[c.variant], series[c.run_id].position))
     labels = _labels_within(scenario, list(dict.fromkeys(c.variant for c in ordered)))
     return {
         "metric": cells[0].metric,

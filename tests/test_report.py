@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +43,28 @@ def _rows(html: str) -> list[list[str]]:
 
 def _section(page: str, start: str, end: str) -> str:
     return page[page.index(f'id="{start}"') : page.index(f'id="{end}"')]
+
+
+def _figures(page: str) -> dict[str, tuple[list[dict[str, Any]], dict[str, Any]]]:
+    """Each plotly figure of *page* by its div id: its traces and layout, with typed
+    arrays (base64) decoded to numpy arrays."""
+
+    def decode(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"dtype", "bdata"}:
+            return np.frombuffer(base64.b64decode(value["bdata"]), dtype="<" + value["dtype"])
+        if isinstance(value, dict):
+            return {k: decode(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [decode(v) for v in value]
+        return value
+
+    decoder = json.JSONDecoder()
+    figures = {}
+    for call in re.finditer(r'Plotly\.newPlot\(\s*"([^"]+)",\s*', page):
+        traces, end = decoder.raw_decode(page, call.end())
+        layout, _ = decoder.raw_decode(page, page.index("{", end))
+        figures[call.group(1)] = (decode(traces), decode(layout))
+    return figures
 
 
 def _hostile_document() -> RunDocument:
@@ -166,6 +191,12 @@ def test_summary_shows_container_to_native_ratios(tmp_path: Path) -> None:
     assert [native_label, "linux-native", "12", "100 ms"] in [r[:4] for r in charts]
     assert [container_label, "linux-native", "12", "300 ms"] in [r[:4] for r in charts]
     assert [r[-1] for r in charts if r and r[0] == native_label] == ["baseline"]
+    # the end_to_end chart draws every sample, each on its variant's row
+    traces, layout = _figures(page)["box-0-0"]
+    [box] = [t for t in traces if t["type"] == "box"]
+    assert layout["yaxis"]["ticktext"] == [native_label, container_label]
+    assert box["x"].tolist() == [*native, *container]
+    assert box["y"].tolist() == [0] * len(native) + [1] * len(container)
 
 
 def test_skipped_failed_and_warnings_are_listed(tmp_path: Path) -> None:
