@@ -8,7 +8,9 @@ sees a complete, valid document, and an interrupted run keeps what it measured.
 Schema change log (bump :data:`SCHEMA_VERSION` and add an up-converter to
 :data:`UPCONVERTERS` for every change):
 
-- 1: first version.
+- 1: first version. Variant parameters a kind gained since, within version 1, are in
+  :data:`ADDED_PARAMS` with the value results written before them had; :func:`from_json`
+  fills them in, so old and new results of the same variant compare as the same.
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ BASELINES: dict[str, tuple[str, Scalar]] = {
     "fileio": ("target", "native"),
     "network": ("path", "native-loopback"),
     "command": ("target", "native"),
+}
+
+#: kind -> variant parameters added after results of that kind were first written, with
+#: what every earlier result did (a new parameter's default must be that behaviour).
+ADDED_PARAMS: dict[str, dict[str, Scalar]] = {
+    "startup": {"cache": "warm"},
+    "fileio": {"cache": "warm"},
 }
 
 #: schema version -> function converting a document of that version to the next one.
@@ -267,7 +276,7 @@ def _result(data: Any) -> Result:
     return Result(
         scenario=str(data["scenario"]),
         kind=str(data["kind"]),
-        variant=dict(data["variant"]),
+        variant={**ADDED_PARAMS.get(str(data["kind"]), {}), **data["variant"]},
         status=data["status"],
         reason=data.get("reason"),
         metrics=tuple(

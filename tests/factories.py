@@ -116,6 +116,7 @@ def startup_variant(runtime: str, **overrides: Scalar) -> dict[str, Scalar]:
         "image": "busybox",
         "concurrency": 1,
         "cli": True,
+        "cache": "warm",
     }
     variant.update(overrides)
     return variant
@@ -215,6 +216,7 @@ def fileio_variant(target: str, workload: str) -> dict[str, Scalar]:
         "duration": 2.0,
         "files": 2000,
         "direct": "auto",
+        "cache": "warm",
     }
 
 

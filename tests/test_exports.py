@@ -133,7 +133,7 @@ def test_pyperf_export_loads_with_pyperf_one_run_per_sample(tmp_path: Path) -> N
     expected = _exported(document)
     assert suite.get_benchmark_names() == list(info.benchmarks) == list(expected)
     assert (
-        "startup[cli=true, concurrency=1, image=busybox, mount=none, network=none, "
+        "startup[cache=warm, cli=true, concurrency=1, image=busybox, mount=none, network=none, "
         "publish=false, runtime=native].end_to_end" in expected
     )
     for name, measured in expected.items():
@@ -193,7 +193,7 @@ def test_pyperf_stats_and_compare_to_read_two_exports(tmp_path: Path) -> None:
     assert all(name in compared.stdout for name in linux.benchmarks)
     lines = {line.split(": Mean")[0]: line for line in compared.stdout.splitlines()}
     container = (
-        "cli=true, concurrency=1, image=busybox, mount=none, network=none, "
+        "cache=warm, cli=true, concurrency=1, image=busybox, mount=none, network=none, "
         "publish=false, runtime=container"
     )
     # 1.6 times slower startup on the Desktop: longer times, and fewer containers per

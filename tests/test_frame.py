@@ -61,7 +61,7 @@ def test_varying_labels_keep_only_what_differs() -> None:
         "mount=none, network=bridge, runtime=container",
         "mount=bind, network=none, runtime=container",
     ]
-    assert shared == "cli=true, concurrency=1, image=busybox, publish=false"
+    assert shared == "cache=warm, cli=true, concurrency=1, image=busybox, publish=false"
     alone, everything = varying_labels({"x": {"target": "bind"}})
     assert alone == {"x": "default"} and everything == "target=bind"
 
@@ -83,6 +83,7 @@ def test_samples_are_tidy_one_row_per_sample(tmp_path: Path) -> None:
         "v_image",
         "v_concurrency",
         "v_cli",
+        "v_cache",
     }
     # native: 1 metric x 12; three container variants: 9 metrics and throughput x 12
     assert len(samples) == 12 + 3 * (len(STARTUP_METRICS) + 1) * 12
@@ -95,7 +96,7 @@ def test_samples_are_tidy_one_row_per_sample(tmp_path: Path) -> None:
     assert set(samples["status"]) == {"ok"}
     bridge = samples[samples["v_network"] == "bridge"]
     assert set(bridge["variant"]) == {
-        "cli=true, concurrency=1, image=busybox, mount=none, network=bridge, publish=false, "
+        "cache=warm, cli=true, concurrency=1, image=busybox, mount=none, network=bridge, publish=false, "
         "runtime=container"
     }
     assert loaded.warnings == ()

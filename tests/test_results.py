@@ -22,7 +22,7 @@ def document(status: str = "partial", n_results: int = 1) -> results.RunDocument
             result(
                 f"s{i}",
                 "startup",
-                {"network": "none", "publish": False},
+                {"network": "none", "publish": False, "cache": "warm"},
                 {"end_to_end": ("s", "lower", (0.5, 0.25, 0.125))},
                 tool={"name": "t", "version": "1"},
             )
@@ -111,3 +111,23 @@ def test_the_home_directory_is_not_written_into_results(tmp_path: Path) -> None:
     assert "~/my.toml" in text
     assert results.redact_home({"a": ["/home/al/x", 3]}, "/home/al") == {"a": ["~/x", 3]}
     assert results.redact_home("/home/alfred /home/al", "/home/al") == "/home/alfred ~"
+
+
+def test_parameters_added_to_a_kind_later_are_filled_with_what_older_results_did(
+    tmp_path: Path,
+) -> None:
+    path = results.result_path(tmp_path, "linux-native", "r1")
+    results.write_atomic(path, document())
+    data = json.loads(path.read_text())
+    del data["results"][0]["variant"]["cache"]  # as written before startup had `cache`
+    path.write_text(json.dumps(data))
+    assert results.read(path).results[0].variant["cache"] == "warm"
+
+
+def test_added_parameters_default_to_the_old_behaviour() -> None:
+    from bench import workloads
+
+    kinds = workloads.registry()
+    for kind, added in results.ADDED_PARAMS.items():
+        for name, old in added.items():
+            assert kinds[kind].params[name].default == old, (kind, name)
