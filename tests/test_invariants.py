@@ -42,3 +42,23 @@ def test_broken_invariants_name_the_ratio_and_what_to_look_at() -> None:
 
 def test_other_platforms_are_not_held_to_linux_invariants() -> None:
     assert invariants.check(doc("docker-desktop-mac", 0.2, 0.01)) == []
+
+
+def cold_doc(platform: str, cold_factor: float) -> results.RunDocument:
+    def end_to_end(value: float) -> dict[str, tuple[str, str, tuple[float, ...]]]:
+        return {"end_to_end": ("s", "lower", (value, value * 1.01, value * 0.99))}
+
+    rows = [
+        result("startup-cold", "startup", {"runtime": "container", "cache": c}, end_to_end(v))
+        for c, v in (("warm", 0.3), ("cold", 0.3 * cold_factor))
+    ]
+    return make_document(run_id="r", platform=platform, results=rows)
+
+
+def test_a_cold_start_faster_than_warm_is_flagged_on_every_platform() -> None:
+    for platform in ("linux-native", "docker-desktop-mac", "wsl2-engine"):
+        assert invariants.check(cold_doc(platform, 1.3)) == []
+        assert invariants.check(cold_doc(platform, 0.95)) == []  # within noise
+        (found,) = invariants.check(cold_doc(platform, 0.6))
+        assert "cold/warm end_to_end = 0.60 (expected >= 0.90)" in found
+        assert "cache_method" in found
