@@ -100,8 +100,27 @@ _LABEL_WIDTH = 36
 #: A value axis turns logarithmic when its largest value is this many times its smallest.
 _LOG_SPAN = 30
 
-#: At most this many labelled ticks on a heatmap's colour bar.
+#: At most this many labelled ticks on a heatmap's colour bar, and at least this many
+#: pixels of colour bar for each.
 _COLOURBAR_TICKS = 9
+_COLOURBAR_TICK_PX = 20
+
+#: Sizes of text at the figures' font (13 px), for laying figures out before a browser
+#: does: a character's width (a little above the average of lower-case letters, digits and
+#: hyphens), and the height of a line.
+_CHAR_PX = 7.0
+_LINE_PX = 16
+
+#: Characters per line of a run's label on a heatmap's axis (the platform, then the run).
+_RUN_LABEL_WIDTH = 24
+
+#: The width of a heatmap's plot area on a page at its full width (1,200 px, less the
+#: row labels and the colour bar): run labels lie flat when all fit across it.
+_HEATMAP_PLOT_WIDTH = 640
+
+#: A heatmap row's height at the least, and its plot area's.
+_HEATMAP_ROW_PX = 28
+_HEATMAP_MIN_PX = 120
 
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 _UNSET = "\N{EN DASH}"
@@ -409,13 +428,13 @@ def _plot_text(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _plot_label(label: str, width: int = _LABEL_WIDTH) -> str:
-    """A variant label for a plot axis: escaped, broken into lines of about *width*
-    characters between parameters."""
+def _plot_label(label: str, width: int = _LABEL_WIDTH, separator: str = ", ") -> str:
+    """A label for a plot axis: escaped, broken into lines of about *width* characters at
+    *separator* (between a variant's parameters by default)."""
     lines: list[str] = []
-    for part in label.split(", "):
-        if lines and len(lines[-1]) + len(part) + 2 <= width:
-            lines[-1] = f"{lines[-1]}, {part}"
+    for part in label.split(separator):
+        if lines and len(lines[-1]) + len(part) + len(separator) <= width:
+            lines[-1] = f"{lines[-1]}{separator}{part}"
         else:
             lines.append(part)
     return "<br>".join(_plot_text(line) for line in lines)
@@ -424,6 +443,13 @@ def _plot_label(label: str, width: int = _LABEL_WIDTH) -> str:
 def _label_lines(labels: Iterable[str]) -> int:
     """The most lines any of the axis labels made by :func:`_plot_label` takes."""
     return max((label.count("<br>") + 1 for label in labels), default=1)
+
+
+def _label_width(labels: Iterable[str]) -> float:
+    """About how wide the widest line of the axis labels made by :func:`_plot_label` is,
+    in pixels at the figures' font."""
+    lines = (html.unescape(line) for label in labels for line in label.split("<br>"))
+    return _CHAR_PX * max((len(line) for line in lines), default=0)
 
 
 def _cost(cell: _Cell, ratio: stats.Ratio) -> float:
@@ -618,23 +644,39 @@ def _heatmap(
     div_id: str,
 ) -> Markup:
     """Container-to-native ratios of one area: a row per (scenario, variant), a column per
-    run; colour is how much worse than native (whatever the metric's direction)."""
+    run in *series*; colour is how much worse than native (whatever the metric's direction).
+
+    Laid out from its labels: each row tall enough for its label's lines, and room above
+    the plot for the run labels, flat or slanted, so a long label never squeezes the rows
+    (plotly makes room for labels by shrinking the plot within a fixed height).
+    """
     z: list[list[float | None]] = []
     text: list[list[str]] = []
     for scenario, variant in rows:
         found = [cells.get((scenario, variant, run_id)) for run_id in series]
         z.append([_heat_value(c) for c in found])
         text.append(["" if c is None else _ratio_text(c.vs_native, interval=False) for c in found])
-    limit = max([abs(v) for row in z for v in row if v is not None] + [1.0])
-    step = math.ceil(2 * math.ceil(limit) / _COLOURBAR_TICKS)
-    ticks = [t for t in range(-math.ceil(limit), math.ceil(limit) + 1) if t % step == 0]
     labels = [_plot_label(f"{scenario}: {variant}") for scenario, variant in rows]
+    columns = [_plot_label(s.label, _RUN_LABEL_WIDTH, " ") for s in series.values()]
+    row_px = max(_HEATMAP_ROW_PX, 8 + _LINE_PX * _label_lines(labels))
+    plot_px = max(_HEATMAP_MIN_PX, len(rows) * row_px)
+    column_px = _label_width(columns) + 2 * _CHAR_PX
+    column_lines_px = _LINE_PX * _label_lines(columns)
+    flat = len(columns) * column_px <= _HEATMAP_PLOT_WIDTH
+    # slanted at 45 degrees, a label of width w and height h rises (w + h) / sqrt(2)
+    top = 20 + (
+        column_lines_px if flat else math.ceil((column_px + column_lines_px) / math.sqrt(2))
+    )
+    limit = max([abs(v) for row in z for v in row if v is not None] + [1.0])
+    count = min(_COLOURBAR_TICKS, plot_px // _COLOURBAR_TICK_PX)
+    step = math.ceil(2 * math.ceil(limit) / max(count - 1, 1))
+    ticks = [t for t in range(-math.ceil(limit), math.ceil(limit) + 1) if t % step == 0]
     heatmap = {
         "type": "heatmap",
         "z": z,
         "text": [[_plot_text(t) for t in row] for row in text],
         "texttemplate": "%{text}",
-        "x": [_plot_text(s.label) for s in series.values()],
+        "x": columns,
         "y": labels,
         "colorscale": [list(stop) for stop in RATIO_SCALE],
         "zmin": -limit,
@@ -650,10 +692,10 @@ def _heatmap(
     }
     layout = {
         "yaxis": {"autorange": "reversed", "automargin": True},
-        "xaxis": {"side": "top", "automargin": True},
+        "xaxis": {"side": "top", "automargin": True, "tickangle": 0 if flat else -45},
+        "margin": {"t": top, "b": 10},
     }
-    height = 100 + len(rows) * max(28, 8 + 16 * _label_lines(labels))
-    return _figure_html({"data": [heatmap], "layout": layout}, div_id, height)
+    return _figure_html({"data": [heatmap], "layout": layout}, div_id, top + 10 + plot_px)
 
 
 def _scale_label(log2_cost: int) -> str:
@@ -674,7 +716,8 @@ def _heat_value(cell: _Cell | None) -> float | None:
 
 
 def _summary(analysis: _Analysis) -> list[dict[str, Any]]:
-    """Per area: a heatmap and a table of each run's headline ratios to native."""
+    """Per area: a heatmap and a table of the headline ratios to native of each run that
+    has any in that area, and the labels of the runs that have none (left out)."""
     by_scenario = _grouped(analysis.cells, lambda c: c.scenario)
     areas = []
     for kind, heading in AREAS:
@@ -686,15 +729,18 @@ def _summary(analysis: _Analysis) -> list[dict[str, Any]]:
                 if analysis.headline.get((cell.scenario, cell.variant)) == cell.metric:
                     headline[(scenario.name, labels[cell.variant], cell.run_id)] = cell
         rows = list(dict.fromkeys((s, v) for s, v, _ in headline))
+        # a run with no comparison here (a validation run, one that did not measure this
+        # area) would be an empty column
+        compared = {run_id for _, _, run_id in headline}
+        shown = {k: s for k, s in analysis.series.items() if k in compared}
         areas.append(
             {
                 "id": f"area-{kind}",
                 "heading": heading,
                 "has_scenarios": bool(scenarios),
-                "figure": (
-                    _heatmap(rows, headline, analysis.series, f"heat-{kind}") if rows else None
-                ),
-                "table": _summary_table(rows, headline, analysis.series),
+                "figure": _heatmap(rows, headline, shown, f"heat-{kind}") if rows else None,
+                "table": _summary_table(rows, headline, shown),
+                "left_out": [s.label for k, s in analysis.series.items() if k not in compared],
             }
         )
     return areas

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from factories import (
+    PLATFORMS,
+    default_suite,
+    lognormal,
     make_document,
     result,
     startup_results,
@@ -25,7 +30,8 @@ from plotly.offline import get_plotlyjs
 
 from bench.frame import load_frame
 from bench.report import _sample_series, build_report
-from bench.results import Result, RunDocument, write_atomic
+from bench.results import Result, RunDocument, result_path, write_atomic
+from bench.validation import samples_result
 
 PLOTLY_BANNER = "* plotly.js v"
 PAYLOAD = "<script>document.title='pwned'</script>"
@@ -283,6 +289,75 @@ def test_metric_series_are_the_groups_of_the_samples_table(tmp_path: Path) -> No
     assert _sample_series(load_frame([]).samples) == {}
 
 
+def _validation_document(rng: np.random.Generator) -> RunDocument:
+    """A run as ``crossdock validate`` stores it: the harness beside the reference tools,
+    with no native baseline for startup and file I/O (network compares the bridge with
+    native loopback, method by method)."""
+    results = [
+        *(
+            samples_result("startup", {"method": m}, "end_to_end", lognormal(rng, 0.3, 30), {})
+            for m in ("harness", "bare-api", "hyperfine")
+        ),
+        *(
+            samples_result(
+                "fileio",
+                {"workload": "seq-read", "method": m},
+                "bandwidth",
+                lognormal(rng, 1e9, 10),
+                {},
+            )
+            for m in ("harness-native", "harness-bind", "fio-by-hand")
+        ),
+        *(
+            samples_result(
+                "network", {"path": p, "method": m}, "bitrate", lognormal(rng, 3e10, 5), {}
+            )
+            for p in ("native-loopback", "bridge")
+            for m in ("harness", "by-hand")
+        ),
+    ]
+    document = make_document(run_id="validate-1", platform="linux-native", results=results)
+    return replace(document, run={**document.run, "purpose": "validate"})
+
+
+def test_runs_without_a_native_comparison_are_left_out_of_an_area_summary(
+    tmp_path: Path,
+) -> None:
+    """A validation run has nothing to compare with native in startup and file I/O: no
+    empty column for it there, a line saying so, and its samples in its own sections."""
+    write_suite(tmp_path / "results", ["linux-native", "docker-desktop-mac"])
+    validation = _validation_document(np.random.default_rng(17))
+    write_atomic(tmp_path / "results" / "validate.json", validation)
+
+    build_report(inputs=[tmp_path / "results"], output=tmp_path / "page.html")
+
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    figures = _figures(page)
+    suite_runs = ["docker-desktop-mac", "linux-native (linux-native-0)"]  # in path order
+    label = "linux-native (validate-1)"
+
+    def columns(area: str) -> list[str]:
+        return [x.replace("<br>", " ") for x in figures[f"heat-{area}"][0][0]["x"]]
+
+    for area in ("startup", "fileio"):
+        assert columns(area) == suite_runs
+        summary = _section(
+            page, f"area-{area}", {"startup": "area-fileio"}.get(area, "area-network")
+        )
+        headers = re.findall(r"<th[^>]*>([^<]*)</th>", summary)
+        assert headers[3:] == [f"{run} vs native" for run in suite_runs]
+        assert "Not in this summary, having no container figure here with a native" in summary
+        assert f"measured beside it: {label}." in re.sub(r"\s+", " ", summary)
+    # in network it compares the bridge with native loopback, so it is in that summary
+    assert columns("network") == [*suite_runs, label]
+    assert "Not in this summary" not in _section(page, "area-network", "warnings")
+    # its own sections are all there
+    sections = _section(page, "warnings", "outcomes")
+    for scenario in ("validate-startup", "validate-fileio", "validate-network"):
+        assert f"{scenario} <span" in sections
+    assert [label, "30"] in [r[1:3] for r in _rows(sections) if r]
+
+
 # --- in a browser -----------------------------------------------------------------------
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -362,6 +437,46 @@ def test_screenshot_of_the_page(suite_report: tuple[Path, Path], tmp_path: Path)
     assert run.returncode == 0, run.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 50_000  # a rendered page, not a blank one
+
+
+def _label_clashes(dom: str, div_id: str) -> list[tuple[str, str]]:
+    """Neighbouring row labels of a rendered heatmap whose lines overlap: from each y
+    tick's position in the drawn SVG and its number of lines (1.3 em apart at 13 px)."""
+    figure = dom[dom.index(f'id="{div_id}"') :]
+    figure = figure[: figure.index("</svg>", figure.index('class="main-svg"') + 1)]
+    ticks = sorted(
+        (float(y), label, label.count("&lt;br&gt;") + 1)
+        for label, y in re.findall(
+            r'<g class="ytick"><text[^>]*data-unformatted="([^"]*)"[^>]*'
+            r'transform="translate\(0,([\d.]+)\)',
+            figure,
+        )
+    )
+    assert len(ticks) >= 2, f"no row labels drawn in {div_id}"
+    line = 1.3 * 13
+    return [
+        (a, b)
+        for (y_a, a, lines_a), (y_b, b, lines_b) in itertools.pairwise(ticks)
+        if y_b - y_a < line * (lines_a + lines_b) / 2
+    ]
+
+
+@needs_browser
+def test_heatmap_row_labels_do_not_overlap(tmp_path: Path) -> None:
+    """Eight runs, three per platform with long run ids: the run labels over the columns
+    take room above the plot, and the rows' two-line labels still have theirs."""
+    for seed in range(8):
+        platform = list(PLATFORMS)[seed % 3]
+        document = default_suite(platform, seed=seed, run_id=f"2024-05-01T10-00-00-{seed:04d}")
+        write_atomic(result_path(tmp_path / "results", platform, str(document.run["id"])), document)
+    output = tmp_path / "page.html"
+    build_report(inputs=[tmp_path / "results"], output=output)
+
+    run = _chromium(output, tmp_path / "profile", "--window-size=1280,2000", "--dump-dom")
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    for area in ("startup", "fileio", "network"):
+        assert _label_clashes(run.stdout, f"heat-{area}") == [], area
 
 
 def test_comparisons_with_native_that_need_more_samples_say_how_many(tmp_path: Path) -> None:
