@@ -347,7 +347,7 @@ def test_runs_without_a_native_comparison_are_left_out_of_an_area_summary(
         headers = re.findall(r"<th[^>]*>([^<]*)</th>", summary)
         assert headers[3:] == [f"{run} vs native" for run in suite_runs]
         assert "Not in this summary, having no container figure here with a native" in summary
-        assert f"measured beside it: {label}." in re.sub(r"\s+", " ", summary)
+        assert f"measured beside it: {label} (a run of" in re.sub(r"\s+", " ", summary)
     # in network it compares the bridge with native loopback, so it is in that summary
     assert columns("network") == [*suite_runs, label]
     assert "Not in this summary" not in _section(page, "area-network", "warnings")
