@@ -40,6 +40,7 @@ from bench.frame import (
     load_frame,
     native_counterparts,
     scenario_variants,
+    variant_label,
     varying_labels,
 )
 from bench.metrics import METRICS, format_value
@@ -794,6 +795,7 @@ def _scenario_sections(analysis: _Analysis) -> list[dict[str, Any]]:
                 "name": scenario.name,
                 "kind": scenario.kind,
                 "shared": scenario.shared,
+                "conditions": _conditions(analysis, scenario),
                 "charts": [
                     _chart(scenario, by_metric[metric], analysis.series, f"box-{number}-{i}")
                     for i, metric in enumerate(_metric_order(list(by_metric)))
@@ -801,6 +803,52 @@ def _scenario_sections(analysis: _Analysis) -> list[dict[str, Any]]:
             }
         )
     return sections
+
+
+#: what a result records about the conditions it was measured in (its ``extra``), shown
+#: under each scenario: the same variant can mean other things on other platforms
+CONDITIONS: tuple[tuple[str, str], ...] = (
+    ("cache", "cache state"),
+    ("cache_method", "cache dropped on"),
+    ("fs_type", "filesystem"),
+    ("direct", "direct I/O"),
+    ("userland_proxy", "userland proxy"),
+)
+
+
+def _conditions(analysis: _Analysis, scenario: _Scenario) -> _Table | None:
+    """One row per variant and run, with the :data:`CONDITIONS` the results recorded
+    (only the columns some result has); None when none recorded any."""
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for _, document in analysis.loaded.documents:
+        run = analysis.series[str(document.run["id"])].label
+        for result in document.results:
+            if result.scenario != scenario.name or result.status != "ok":
+                continue
+            values = {
+                key: _condition_text(result.extra[key])
+                for key, _ in CONDITIONS
+                if result.extra.get(key) is not None
+            }
+            found[(scenario.short[variant_label(result.variant)], run)] = values
+    keys = [key for key, _ in CONDITIONS if any(key in v for v in found.values())]
+    if not keys:
+        return None
+    names = dict(CONDITIONS)
+    return _Table(
+        ("variant", "platform", *(names[k] for k in keys)),
+        tuple(
+            (variant, run, *(v.get(k, "–") for k in keys)) for (variant, run), v in found.items()
+        ),
+    )
+
+
+def _condition_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):  # e.g. the userland proxy: its state and how it was found
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
 
 
 def _metric_order(seen: Sequence[str]) -> list[str]:

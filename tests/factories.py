@@ -91,6 +91,7 @@ def result(
     metrics: Mapping[str, tuple[str, str, Sequence[float]]],
     *,
     tool: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> Result:
     """An ok result; *metrics* maps name -> (unit, direction, samples)."""
     return Result(
@@ -103,6 +104,7 @@ def result(
             for name, (unit, direction, samples) in metrics.items()
         ),
         tool=tool,
+        extra=dict(extra or {}),
     )
 
 

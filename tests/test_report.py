@@ -84,6 +84,7 @@ def _hostile_document() -> RunDocument:
             startup_variant("container", image=PAYLOAD),
             {"end_to_end": ("s", "lower", tuple(rng.lognormal(-1, 0.1, 8)))},
             tool={"name": PAYLOAD, "version": IMG_PAYLOAD},
+            extra={"cache": PAYLOAD},
         ),
         Result("fileio", "fileio", {"target": IMG_PAYLOAD}, "skipped", reason=PAYLOAD),
     ]
@@ -154,7 +155,7 @@ def test_everything_from_results_files_is_escaped(suite_report: tuple[Path, Path
     assert "<script>document.title" not in page
     assert "<img src=x" not in page
     escaped = "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;"
-    for where in ("hostname_hash", "run", "skipped reason", "tool"):
+    for where in ("hostname_hash", "run", "skipped reason", "tool", "conditions"):
         assert escaped in page, where
     assert "&lt;img src=x onerror=" in page
 
@@ -535,3 +536,44 @@ def test_comparisons_with_native_that_need_more_samples_say_how_many(tmp_path: P
         ratios["mount=none, network=none"].startswith("3")
         and "†" not in ratios["mount=none, network=none"]
     )
+
+
+def test_each_scenario_shows_the_conditions_its_results_recorded(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+
+    def timed(state: str, runtime: str, extra: dict[str, object]) -> Result:
+        return result(
+            "startup-cold",
+            "startup",
+            startup_variant(runtime, cache=state),
+            {"end_to_end": ("s", "lower", tuple(rng.lognormal(-1, 0.1, 10)))},
+            extra=extra,
+        )
+
+    rows = [
+        timed("warm", "container", {"cache": "warm: the image is local"}),
+        timed("cold", "container", {"cache": "cold: dropped", "cache_method": "engine"}),
+        timed("warm", "native", {"cache": "warm: the image is local"}),
+        result(
+            "fileio",
+            "fileio",
+            {"target": "tmpfs", "workload": "seq-read"},
+            {"bandwidth": ("B/s", "higher", tuple(rng.lognormal(20, 0.1, 10)))},
+            extra={"fs_type": "tmpfs", "direct": False},
+        ),
+    ]
+    write_atomic(
+        tmp_path / "r" / "a.json", make_document(run_id="a", platform="colima", results=rows)
+    )
+    page = tmp_path / "index.html"
+    build_report(inputs=[tmp_path / "r"], output=page)
+    html = page.read_text(encoding="utf-8")
+    startup = _section(html, "scenario-0", "scenario-1")
+    conditions = startup[startup.index("Conditions recorded") :]
+    assert _rows(conditions)[1:4] == [
+        ["cache=warm, runtime=container", "colima", "warm: the image is local", "–"],
+        ["cache=cold, runtime=container", "colima", "cold: dropped", "engine"],
+        ["cache=warm, runtime=native", "colima", "warm: the image is local", "–"],
+    ]
+    fileio = html[html.index('id="scenario-1"') :]
+    assert ["default", "colima", "tmpfs", "no"] in _rows(fileio[fileio.index("Conditions") :])
