@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import scenarios
+from bench import fio, places, scenarios
 from bench.errors import ScenarioError
+from bench.results import BASELINES
+from bench.workloads.fileio import WORKLOADS
 
 
 def write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
@@ -131,6 +133,73 @@ def test_suite_caps_and_overrides() -> None:
     assert (forced[0].repetitions, forced[0].warmups) == (2, 0)
     # a scenario named without a suite keeps its own counts
     assert scenarios.resolve(["startup"])[0].repetitions == default["startup"].repetitions
+
+
+#: The default suite is meant to finish within 15 minutes. This much of it is time no
+#: machine can shorten (fio's time-based jobs, iperf3's counted and omitted seconds, over
+#: every repetition and warmup); the rest is containers starting, tools starting and the
+#: untimed parts of the metadata and tree workloads, about as much again on a loaded
+#: 2-core machine. Raising a job's length or adding variants must be weighed against it.
+#: (Counted with the Windows-drive target, which runs inside WSL2 only.)
+DEFAULT_FIXED_SECONDS = 330
+
+
+def fixed_seconds(scenario: scenarios.Scenario) -> float:
+    """Seconds *scenario* spends in time-based jobs over all its repetitions and warmups."""
+    per_round = 0.0
+    for variant in scenario.variants:
+        if scenario.kind == "fileio" and variant["workload"] in fio.JOBS:
+            per_round += float(variant["duration"])
+        elif scenario.kind == "network" and variant["measure"] == "throughput":
+            per_round += float(variant["duration"]) + float(variant["omit"])
+    return per_round * (scenario.repetitions + scenario.warmups)
+
+
+def test_the_default_suite_keeps_designs_sample_counts_within_its_time() -> None:
+    default = scenarios.resolve([], suite="default")
+    for s in default:
+        # DESIGN 4: >= 30 samples for startup, >= 10 for file I/O and network by default
+        assert s.repetitions >= (30 if s.kind == "startup" and s.name == "startup" else 10), s.name
+    assert sum(fixed_seconds(s) for s in default) <= DEFAULT_FIXED_SECONDS
+    # each counted iperf3 second follows an omitted one (DESIGN 4: omit the first second)
+    network = [v for s in default if s.kind == "network" for v in s.variants]
+    assert all(int(v["omit"]) >= 1 for v in network if v["measure"] == "throughput")
+
+
+def test_what_the_default_suite_leaves_out_is_in_the_full_suite() -> None:
+    def cases(suite: str, kind: str, keys: tuple[str, ...]) -> set[tuple[object, ...]]:
+        return {
+            tuple(v[k] for k in keys)
+            for s in scenarios.resolve([], suite=suite)
+            if s.kind == kind
+            for v in s.variants
+        }
+
+    fileio_keys = ("target", "workload")
+    full_fileio = cases("full", "fileio", fileio_keys)
+    assert {(t, w) for t in places.TARGETS for w in WORKLOADS} <= full_fileio
+    assert cases("default", "fileio", fileio_keys) < full_fileio
+    network_keys = ("path", "direction", "streams", "measure")
+    paths = ("native-loopback", "container-loopback", "bridge", "published-port", "to-host")
+    one_stream = {(p, d, 1, "throughput") for p in paths for d in ("forward", "reverse")}
+    assert one_stream <= cases("full", "network", network_keys)
+    default_network = cases("default", "network", network_keys)
+    # both directions by default wherever they cross different machinery
+    for path in ("native-loopback", "published-port", "to-host"):
+        assert {(path, d, 1, "throughput") for d in ("forward", "reverse")} <= default_network
+    # every container variant of the default suite has its native baseline beside it
+    for s in scenarios.resolve([], suite="default"):
+        if s.kind in ("fileio", "network"):
+            key, native = BASELINES[s.kind]
+            others = {
+                tuple((k, v) for k, v in variant.params if k != key)
+                for variant in s.variants
+                if variant[key] == native
+            }
+            assert all(
+                tuple((k, v) for k, v in variant.params if k != key) in others
+                for variant in s.variants
+            ), s.name
 
 
 def test_a_scenario_given_as_a_path(tmp_path: Path) -> None:
