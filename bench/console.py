@@ -5,7 +5,7 @@ Only the CLI uses this module; the core reports through :class:`bench.driver.Pro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 
 from rich.console import Console
@@ -21,11 +21,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bench import invariants
-from bench.frame import pair_with_natives, scenario_variants, variant_label, varying_labels
+from bench import advice, invariants
+from bench.frame import headline_of, pair_with_natives, short_labels, variant_label
 from bench.metrics import format_value, metric
 from bench.results import BASELINES, Metric, Result, RunDocument
-from bench.stats import CV_WARN, min_samples_for_ci, summarize
+from bench.stats import SampleSizeCheck, check_sample_size, min_samples_for_ci, summarize
 from bench.validation import Comparison
 
 
@@ -215,19 +215,11 @@ def _count(labels: list[str]) -> str:
 
 class _Labels:
     """Each result's variant labelled by the parameters that vary within its scenario in
-    *document* (:func:`bench.frame.varying_labels`, as the report labels them), leaving
-    out *exclude*."""
+    *document* (:func:`bench.frame.short_labels`, as the report labels them), leaving out
+    *exclude*."""
 
     def __init__(self, document: RunDocument, *, exclude: str = "") -> None:
-        self._short = {
-            scenario: varying_labels(
-                {
-                    label: {k: v for k, v in p.items() if k != exclude}
-                    for label, p in by_label.items()
-                }
-            )[0]
-            for scenario, by_label in scenario_variants([document]).items()
-        }
+        self._short = short_labels([document], exclude=exclude)
 
     def __call__(self, result: Result) -> str:
         return self._short[result.scenario][variant_label(result.variant)]
@@ -238,38 +230,10 @@ def _text(value: object) -> str:
 
 
 def warnings(document: RunDocument) -> list[str]:
-    """What the user should change for tighter numbers, each saying what to do."""
-    found: list[str] = []
-    needed_for_ci = min_samples_for_ci()
-    small = sorted(
-        {
-            len(m.samples)
-            for r in document.results
-            for m in r.metrics
-            if len(m.samples) < needed_for_ci
-        }
-    )
-    if small:
-        found.append(
-            f"some metrics have only {small[0]} samples: too few for a 95% interval of the "
-            "median; use --repeat 10 or more (or --suite default) before comparing"
-        )
-    labels = _Labels(document)
-    for result in document.results:
-        noisy = []
-        wanted = 0
-        for m in result.metrics:
-            s = summarize(m.samples)
-            if s.n >= needed_for_ci and s.cv is not None and s.cv > CV_WARN:
-                noisy.append(f"{m.name} {s.cv:.0%}")
-                # the interval width shrinks roughly with sqrt(n)
-                wanted = max(wanted, min(1000, int(s.n * (s.cv / CV_WARN) ** 2) + 1))
-        if noisy:
-            found.append(
-                f"{result.scenario} [{labels(result)}]: CV above "
-                f"{CV_WARN:.0%} ({', '.join(noisy)}); close other programs or use "
-                f"--repeat {wanted} for a tighter median"
-            )
+    """What the user should change for tighter numbers, each saying what to do: the
+    :mod:`bench.advice` warnings (as the report words them, without a run's label), the
+    invariants the results break, and CPU frequency scaling."""
+    found = list(advice.group_warnings(_findings(document)))
     found.extend(invariants.check(document))
     governor = document.host.get("cpu_governor")
     if governor not in (None, "performance"):
@@ -278,6 +242,47 @@ def warnings(document: RunDocument) -> list[str]:
             "sudo cpupower frequency-set -g performance"
         )
     return found
+
+
+def _findings(document: RunDocument) -> Iterator[advice.Located]:
+    """The :func:`bench.advice.findings` of every metric of *document*'s ``ok`` results,
+    in document order; container metrics are checked against the same metric of their
+    native counterpart (:func:`bench.frame.pair_with_natives`), as in the report."""
+    natives: dict[int, Result] = {}
+    for scenario in dict.fromkeys(r.scenario for r in document.results):
+        results = [r for r in document.results if r.scenario == scenario]
+        natives.update((id(c), n) for c, n in pair_with_natives(results))
+    labels = _Labels(document)
+    needed_for_ci = min_samples_for_ci()
+    for result in document.results:
+        if result.status != "ok":
+            continue
+        versus = _versus(result, natives.get(id(result)))
+        headline = headline_of(list(versus)) if versus else None
+        for m in result.metrics:
+            if not m.samples:
+                continue
+            for finding in advice.findings(
+                summarize(m.samples),
+                m.unit,
+                versus.get(m.name),
+                headline=m.name == headline,
+                needed_for_ci=needed_for_ci,
+            ):
+                yield advice.Located("", result.scenario, labels(result), m.name, finding)
+
+
+def _versus(result: Result, native: Result | None) -> dict[str, SampleSizeCheck]:
+    """Per metric *result* shares with its *native* counterpart (both with samples), the
+    sample-size check of the two; empty without an ``ok`` counterpart."""
+    if native is None or native.status != "ok":
+        return {}
+    base = {m.name: m.samples for m in native.metrics if m.samples}
+    return {
+        m.name: check_sample_size(base[m.name], m.samples)
+        for m in result.metrics
+        if m.samples and m.name in base
+    }
 
 
 def validation_table(comparisons: Sequence[Comparison]) -> Table:

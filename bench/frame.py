@@ -9,23 +9,25 @@ people's machines, and one truncated upload must not hide the rest.
 
 :data:`BASELINES` says, per workload kind, which variant parameter marks the native
 baseline; :func:`native_counterparts` pairs each container variant with the native
-variant measured beside it (DESIGN 4: every container figure as a ratio to native).
+variant measured beside it (DESIGN 4: every container figure as a ratio to native), and
+:func:`headline_of` picks the metric that stands for a variant in that comparison.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from bench import results
 from bench.errors import ResultsError
+from bench.metrics import METRICS
 from bench.results import BASELINES, Result, RunDocument, Scalar
 
 #: Columns of :attr:`LoadedFrame.samples`, before the ``v_<param>`` columns.
@@ -116,6 +118,20 @@ def varying_labels(
         for label, p in variants.items()
     }
     return short, variant_label(shared) if shared else ""
+
+
+def short_labels(
+    documents: Iterable[RunDocument], *, exclude: str = ""
+) -> dict[str, dict[str, str]]:
+    """scenario -> :func:`variant_label` -> the label of only the parameters that vary
+    within the scenario across *documents* (:func:`varying_labels`; a scenario's only
+    variant is ``"default"``), leaving out the parameter *exclude*."""
+    return {
+        scenario: varying_labels(
+            {label: {k: v for k, v in p.items() if k != exclude} for label, p in by_label.items()}
+        )[0]
+        for scenario, by_label in scenario_variants(documents).items()
+    }
 
 
 def _varying_keys(variants: Sequence[Mapping[str, Scalar]]) -> set[str]:
@@ -303,3 +319,22 @@ def pair_with_natives(scenario_results: Sequence[Result]) -> Iterator[tuple[Resu
         )
         if match is not None:
             yield result, match
+
+
+_Key = TypeVar("_Key", bound=Hashable)
+
+
+def headline_of(compared: Sequence[str]) -> str:
+    """The metric that stands for a container variant in its comparison with native, out
+    of the (non-empty) metrics it was compared on: the first metric of the metric table
+    marked ``headline`` among them, else the first of them."""
+    return next((m for m, d in METRICS.items() if d.headline and m in compared), compared[0])
+
+
+def headlines(compared: Iterable[tuple[_Key, str]]) -> dict[_Key, str]:
+    """:func:`headline_of` each variant in *compared*: ``(variant key, metric)`` pairs, one
+    per metric a variant was compared with native on, in the order recorded."""
+    metrics: dict[_Key, list[str]] = {}
+    for key, metric in compared:
+        metrics.setdefault(key, []).append(metric)
+    return {key: headline_of(names) for key, names in metrics.items()}

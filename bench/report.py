@@ -33,9 +33,10 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from bench import __version__, invariants, stats
+from bench import __version__, advice, invariants, stats
 from bench.frame import (
     LoadedFrame,
+    headlines,
     is_native,
     load_frame,
     native_counterparts,
@@ -60,34 +61,6 @@ SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "x", "
 
 #: Heatmap colours: better than native (blue), equal (white), worse (vermillion).
 RATIO_SCALE: tuple[tuple[float, str], ...] = ((0.0, "#0072B2"), (0.5, "#F7F7F7"), (1.0, "#D55E00"))
-
-#: Warning rules: name -> (what is wrong, what to do; ``{repeat}`` is the --repeat needed).
-WARNINGS: dict[str, tuple[str, str]] = {
-    "ci": (
-        "too few samples for a 95 % interval of the median",
-        "run with --repeat {repeat} or more",
-    ),
-    "cv": (
-        f"coefficient of variation above {stats.CV_WARN:.0%}",
-        "close other programs, keep the machine on mains power, disable CPU frequency "
-        "scaling, or raise --repeat",
-    ),
-    "native": (
-        "too few samples to tell the container from the native baseline",
-        "run with --repeat {repeat} or more",
-    ),
-    "indistinct": (
-        "a difference from native smaller than the run-to-run spread",
-        "treat these as equal to native; telling them apart would take --repeat {repeat}",
-    ),
-}
-
-#: Beyond this many samples per side, a difference is reported as indistinct rather than
-#: as a --repeat to run.
-PRACTICAL_REPEAT = 100
-
-#: Units whose spread is not a warning sign: counts (say retransmits) vary by nature.
-_NO_CV_WARNING = ("1",)
 
 #: Environment fields stored as numbers in a unit, shown in human units.
 FIELD_UNITS: dict[str, str] = {"mem_total": "B", "memory_bytes": "B"}
@@ -247,7 +220,9 @@ def _analyse(loaded: LoadedFrame) -> _Analysis:
         series=_series(documents),
         scenarios=scenarios,
         cells=cells,
-        headline=_headlines(cells),
+        headline=headlines(
+            ((c.scenario, c.variant), c.metric) for c in cells if c.vs_native is not None
+        ),
         warnings=list(loaded.warnings),
     )
     analysis.warnings.extend(_cell_warnings(analysis))
@@ -364,61 +339,29 @@ def _versus(
     )
 
 
-#: How many examples a grouped warning names before "and N more".
-_EXAMPLES = 3
-
-
-def _findings(cell: _Cell, headline: bool, needed_for_ci: int) -> Iterator[tuple[str, str, int]]:
-    """``(rule, detail, repeat needed)`` for each :data:`WARNINGS` rule *cell* breaks; the
-    comparison with native is checked for *headline* cells only (those in the summary);
-    *needed_for_ci* is :func:`bench.stats.min_samples_for_ci`."""
-    if cell.summary.n < needed_for_ci:
-        yield "ci", f"n = {cell.summary.n}", needed_for_ci
-    cv = cell.summary.cv
-    if cv is not None and cv > stats.CV_WARN and cell.unit not in _NO_CV_WARNING:
-        yield "cv", f"{cv:.1%}", 0
-    check = cell.vs_native.sample_size if cell.vs_native else None
-    if headline and check is not None and check.needed is not None and check.too_few:
-        rule = "native" if check.needed <= PRACTICAL_REPEAT else "indistinct"
-        yield rule, f"need {check.needed}, have {check.have}", check.needed
-
-
 def _cell_warnings(analysis: _Analysis) -> Iterator[str]:
-    """Warnings that say what to change, one per run, scenario and rule, naming the first
-    few metrics and variants that broke the rule."""
+    """The :mod:`bench.advice` warnings of every cell, one per run, scenario and rule; the
+    comparison with native is checked for headline cells only (those in the summary)."""
     short = {s.name: s.short for s in analysis.scenarios}
-    grouped: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
     needed_for_ci = stats.min_samples_for_ci()
-    for cell in analysis.cells:
-        where = (cell.run_id, cell.scenario)
-        headline = analysis.headline.get((cell.scenario, cell.variant)) == cell.metric
-        for rule, detail, repeat in _findings(cell, headline, needed_for_ci):
-            example = f"{cell.metric} [{short[cell.scenario][cell.variant]}] {detail}"
-            grouped.setdefault((*where, rule), []).append((example, repeat))
-    for (run_id, scenario, rule), found in grouped.items():
-        problem, advice = WARNINGS[rule]
-        examples = "; ".join(example for example, _ in found[:_EXAMPLES])
-        more = f"; and {len(found) - _EXAMPLES} more" if len(found) > _EXAMPLES else ""
-        yield (
-            f"{analysis.series[run_id].label}, {scenario}: {problem} in {len(found)} metric "
-            f"series ({examples}{more}); "
-            + advice.format(repeat=max(repeat for _, repeat in found))
+    found = (
+        advice.Located(
+            analysis.series[cell.run_id].label,
+            cell.scenario,
+            short[cell.scenario][cell.variant],
+            cell.metric,
+            finding,
         )
-
-
-def _headlines(cells: Sequence[_Cell]) -> dict[tuple[str, str], str]:
-    """The metric that stands for each (scenario, container variant) in the summary: the
-    first metric of the metric table marked ``headline`` that the variant can be compared
-    with native on, else the first such metric it recorded."""
-    compared: dict[tuple[str, str], list[str]] = {}
-    for cell in cells:
-        if cell.vs_native is not None:
-            compared.setdefault((cell.scenario, cell.variant), []).append(cell.metric)
-    return {key: _headline_of(metrics) for key, metrics in compared.items()}
-
-
-def _headline_of(metrics: Sequence[str]) -> str:
-    return next((m for m, d in METRICS.items() if d.headline and m in metrics), metrics[0])
+        for cell in analysis.cells
+        for finding in advice.findings(
+            cell.summary,
+            cell.unit,
+            cell.vs_native.sample_size if cell.vs_native else None,
+            headline=analysis.headline.get((cell.scenario, cell.variant)) == cell.metric,
+            needed_for_ci=needed_for_ci,
+        )
+    )
+    return advice.group_warnings(found)
 
 
 # --- formatting -------------------------------------------------------------------------
@@ -911,7 +854,7 @@ def _cell_table(
                 "baseline" if scenario.is_native(cell.variant) else _ratio_text(cell.vs_native),
             )
         )
-        classes.append("warn" if s.cv is not None and s.cv > stats.CV_WARN else "")
+        classes.append("warn" if advice.too_variable(s, cell.unit) else "")
     if all(row[-1] == _UNSET for row in rows):
         headers, rows = headers[:-1], [row[:-1] for row in rows]
     return _Table(headers, tuple(rows), tuple(classes), nowrap_from=1)

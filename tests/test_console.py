@@ -4,6 +4,8 @@ the shared factories."""
 from __future__ import annotations
 
 import io
+import re
+from dataclasses import replace
 
 import numpy as np
 from factories import (
@@ -20,7 +22,7 @@ from rich.table import Table
 from bench import console
 from bench.frame import scenario_variants, variant_label, varying_labels
 from bench.results import RunDocument
-from bench.stats import min_samples_for_ci
+from bench.stats import CV_WARN, min_samples_for_ci, summarize
 
 
 def text(table: Table) -> str:
@@ -111,7 +113,9 @@ def test_text_from_the_results_is_not_read_as_markup() -> None:
     assert "image=[red]alpine" in shown and "[blink]run" in shown
 
 
-def native_and_bridge(n: int) -> RunDocument:
+def network_run(n: int, paths: dict[str, float], *, sigma: float = 0.01) -> RunDocument:
+    """A run of the network scenario: *n* bitrate samples per path, about 10 Gbit/s times
+    the path's scale."""
     rng = np.random.default_rng(7)
     return make_document(
         run_id="few",
@@ -120,35 +124,71 @@ def native_and_bridge(n: int) -> RunDocument:
                 "network",
                 "network",
                 network_variant(path),
-                {"bitrate": ("bit/s", "higher", lognormal(rng, 1e10, n, sigma=0.01))},
+                {"bitrate": ("bit/s", "higher", lognormal(rng, 1e10 * scale, n, sigma=sigma))},
             )
-            for path in ("native-loopback", "bridge")
+            for path, scale in paths.items()
         ],
     )
 
 
 def test_too_few_samples_for_an_interval_is_a_warning_naming_the_fix() -> None:
     needed = min_samples_for_ci()
-    few = console.warnings(native_and_bridge(needed - 1))
-    assert len(few) == 1
-    assert few[0].startswith(f"some metrics have only {needed - 1} samples")
-    assert "--repeat" in few[0]
-    assert console.warnings(native_and_bridge(needed)) == []
+    few = console.warnings(network_run(needed - 1, {"bridge": 1.0}))
+    assert few == [
+        "network: too few samples for a 95 % interval of the median in 1 metric series "
+        f"(bitrate [default] n = {needed - 1}); run with --repeat {needed} or more"
+    ]
+    assert console.warnings(network_run(needed, {"bridge": 1.0})) == []
 
 
 def test_a_noisy_metric_is_a_warning_with_the_repeat_that_would_tighten_it() -> None:
-    rng = np.random.default_rng(11)
+    document = network_run(10, {"bridge": 1.0}, sigma=0.4)
+    cv = summarize(document.results[0].metrics[0].samples).cv
+    assert cv is not None and cv > CV_WARN
+
+    (warning,) = console.warnings(document)
+
+    assert warning.startswith(
+        f"network: coefficient of variation above 10% in 1 metric series (bitrate [default] "
+        f"{cv:.1%}); close other programs"
+    )
+    # the interval of the median narrows roughly with sqrt(n)
+    assert warning.endswith(f"raise --repeat to {int(10 * (cv / CV_WARN) ** 2) + 1}")
+
+
+def test_a_difference_from_native_that_needs_more_samples_says_how_many() -> None:
+    document = network_run(10, {"native-loopback": 1.0, "bridge": 0.99, "published-port": 0.5})
+
+    (warning,) = console.warnings(document)
+
+    assert warning.startswith(
+        "network: too few samples to tell the container from the native baseline in 1 metric "
+        "series (bitrate [path=bridge] need "
+    )
+    assert re.search(r"run with --repeat (\d+) or more$", warning)
+
+
+def test_noisy_counts_are_no_warning() -> None:
+    rng = np.random.default_rng(3)
     document = make_document(
-        run_id="noisy",
+        run_id="counts",
         results=[
             result(
                 "network",
                 "network",
                 network_variant("bridge"),
-                {"bitrate": ("bit/s", "higher", lognormal(rng, 1e10, 10, sigma=0.4))},
+                {
+                    "bitrate": ("bit/s", "higher", lognormal(rng, 1e10, 10, sigma=0.01)),
+                    "retransmits": ("1", "lower", (0.0, 3.0, 12.0, 1.0, 0.0) * 2),
+                },
             )
         ],
     )
-    (warning,) = console.warnings(document)
-    assert warning.startswith("network [default]: CV above 10% (bitrate ")
-    assert "--repeat" in warning
+    assert console.warnings(document) == []
+
+
+def test_cpu_frequency_scaling_is_a_warning() -> None:
+    document = network_run(10, {"bridge": 1.0})
+    scaled = replace(document, host={**document.host, "cpu_governor": "powersave"})
+    (warning,) = console.warnings(scaled)
+    assert "governor 'powersave'" in warning and "cpupower frequency-set" in warning

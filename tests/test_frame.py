@@ -28,9 +28,12 @@ from factories import (
 from bench.frame import (
     OUTCOME_COLUMNS,
     SAMPLE_COLUMNS,
+    headline_of,
+    headlines,
     is_native,
     load_frame,
     native_counterparts,
+    short_labels,
     variant_label,
     varying_labels,
 )
@@ -64,6 +67,35 @@ def test_varying_labels_keep_only_what_differs() -> None:
     assert shared == "cache=warm, cli=true, concurrency=1, image=busybox, publish=false"
     alone, everything = varying_labels({"x": {"target": "bind"}})
     assert alone == {"x": "default"} and everything == "target=bind"
+
+
+def test_short_labels_name_what_varies_within_each_scenario_across_documents() -> None:
+    rng = np.random.default_rng(1)
+    alone = result(
+        "alone", "startup", startup_variant("native"), {"end_to_end": ("s", "lower", (0.1,))}
+    )
+    one = make_document(run_id="one", results=[*startup_results(rng, n=3, containers=1), alone])
+    two = make_document(run_id="two", results=startup_results(rng, n=3, containers=2))
+
+    labels = short_labels([one, two])
+
+    assert labels["alone"] == {variant_label(startup_variant("native")): "default"}
+    assert sorted(labels["startup"].values()) == [
+        "mount=bind, runtime=container",  # only in the second run
+        "mount=none, runtime=container",
+        "mount=none, runtime=native",
+    ]
+    without = short_labels([one, two], exclude="runtime")
+    assert "runtime" not in " ".join(without["startup"].values())
+
+
+def test_the_headline_metric_is_the_metric_tables_first_headline_one_compared() -> None:
+    assert headline_of(["create", "end_to_end", "start"]) == "end_to_end"
+    assert headline_of(["create", "start"]) == "create"  # no headline metric: the first
+    assert headlines([("a", "create"), ("b", "retries"), ("a", "end_to_end")]) == {
+        "a": "end_to_end",
+        "b": "retries",
+    }
 
 
 def test_samples_are_tidy_one_row_per_sample(tmp_path: Path) -> None:

@@ -529,6 +529,8 @@ def test_comparisons_with_native_that_need_more_samples_say_how_many(tmp_path: P
     assert "mount=bind" in indistinct and "treat these as equal" in indistinct
     assert not any("retries" in w for w in info.warnings)
     page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    retries = page[page.index("<h4>retries</h4>") :]
+    assert 'class="warn"' not in retries[: retries.index("</table>")]  # nor highlighted
     ratios = {row[1]: row[3] for row in _rows(_section(page, "summary", "warnings")) if row}
     assert ratios["mount=none, network=bridge"].endswith("] †")
     assert ratios["mount=bind, network=none"].endswith("] †")
