@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import statistics
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +19,8 @@ from rich.text import Text
 
 from bench import stats
 from bench.errors import ResultsError
-from bench.frame import LoadedFrame, load_frame, scenario_variants, varying_labels
+from bench.frame import LoadedFrame, load_frame, short_labels
 from bench.metrics import format_value
-from bench.results import RunDocument
 
 _KEY = ["scenario", "variant", "metric"]
 
@@ -32,7 +30,9 @@ class ComparisonRow:
     """One metric of one scenario variant, measured in A and in B.
 
     ``variant`` is the full :func:`~bench.frame.variant_label`; ``label`` only the
-    parameters that vary within the scenario (across A and B), for display.
+    parameters that vary within the scenario (across A and B), for display, as the
+    terminal and the report label them (:func:`~bench.frame.short_labels`; ``default``
+    for a scenario's only variant).
     ``ratio`` is ``median_b / median_a`` with its interval (``None`` when the metric has
     values that are not positive); ``p_value`` is the two-sided Mann-Whitney p and
     ``mark`` its significance stars; ``sample_size`` says whether there are too few
@@ -68,7 +68,7 @@ def compare(*, a: Path, b: Path) -> list[ComparisonRow]:
     :func:`warnings.warn`; a side with no usable results raises :class:`ResultsError`.
     """
     loaded_a, loaded_b = _load(a), _load(b)
-    labels = _short_labels([d for _, d in (*loaded_a.documents, *loaded_b.documents)])
+    labels = short_labels(d for _, d in (*loaded_a.documents, *loaded_b.documents))
     side_a, side_b = _groups(loaded_a), _groups(loaded_b)
     rows = [
         _row(key, labels[key[0]][key[1]], group, side_b[key])
@@ -93,15 +93,6 @@ def _groups(loaded: LoadedFrame) -> dict[tuple[str, str, str], pd.DataFrame]:
     return {
         (str(s), str(v), str(m)): group
         for (s, v, m), group in loaded.samples.groupby(_KEY, sort=False)
-    }
-
-
-def _short_labels(documents: Sequence[RunDocument]) -> dict[str, dict[str, str]]:
-    """scenario -> variant label -> the label of only the parameters that vary; the whole
-    label for a scenario's only variant."""
-    return {
-        scenario: varying_labels(variants)[0] if len(variants) > 1 else {v: v for v in variants}
-        for scenario, variants in scenario_variants(documents).items()
     }
 
 

@@ -119,9 +119,10 @@ def test_render_shows_every_row_and_keeps_markup_literal(tmp_path: Path) -> None
                 result(
                     "[bold red]startup[/]",
                     "startup",
-                    {"image": "[link=http://x]busybox[/link]"},
+                    {"image": image},
                     {"end_to_end": ("s", "lower", tuple(scale * rng.lognormal(-1, 0.1, 12)))},
                 )
+                for image in ("[link=http://x]busybox[/link]", "alpine")
             ],
         )
         write_atomic(tmp_path / f"{name}.json", document)
@@ -132,7 +133,7 @@ def test_render_shows_every_row_and_keeps_markup_literal(tmp_path: Path) -> None
     console.print(table)
     text = console.export_text()
 
-    assert table.row_count == len(rows) == 1
+    assert table.row_count == len(rows) == 2
     assert "[bold red]startup[/]" in text
     assert "image=[link=http://x]busybox[/link]" in text
     assert format_ratio(rows[0].ratio) in text
@@ -161,3 +162,13 @@ def test_labels_show_only_the_parameters_that_vary(tmp_path: Path) -> None:
 
     assert sorted(r.label for r in rows) == ["network=bridge", "network=none"]
     assert all("runtime=container" in r.variant for r in rows)
+
+
+def test_a_scenario_with_one_variant_is_labelled_default(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.json", "run-a", 1, slower=1.0)
+    b = _write(tmp_path / "b.json", "run-b", 2, slower=1.5)
+
+    rows = compare(a=a, b=b)
+
+    assert {r.label for r in rows} == {"default"}  # as the terminal and the report say
+    assert all("network=bridge" in r.variant for r in rows)
