@@ -174,23 +174,24 @@ def slowdown_tables(document: RunDocument) -> list[Table]:
 
 
 def _slowdown_cell(result: Result, base: Result | None) -> str:
+    """The container/native factor of *result*'s headline metric, chosen as the report's
+    summary chooses it (:func:`headline_of` among the metrics both measured)."""
     if result.status != "ok":
         return f"[dim]{result.status}"
     if base is None or base.status != "ok":
         return "[dim]no baseline"
-    for m in result.metrics:
-        if not metric(m.name).headline:
-            continue
-        ref = next((b for b in base.metrics if b.name == m.name), None)
-        if ref is None:
-            continue
-        mine, theirs = summarize(m.samples).median, summarize(ref.samples).median
-        if mine <= 0 or theirs <= 0:
-            return "[dim]–"
-        factor = mine / theirs if m.direction == "lower" else theirs / mine
-        style = "green" if factor <= 1.1 else "yellow" if factor <= 2 else "red"
-        return f"[{style}]{factor:.2f}×[/] [dim]{m.name}"
-    return "[dim]–"
+    theirs_by_name = {b.name: b for b in base.metrics if b.samples}
+    compared = [m.name for m in result.metrics if m.samples and m.name in theirs_by_name]
+    if not compared:
+        return "[dim]–"
+    name = headline_of(compared)
+    m = next(m for m in result.metrics if m.name == name)
+    mine, theirs = summarize(m.samples).median, summarize(theirs_by_name[name].samples).median
+    if mine <= 0 or theirs <= 0:
+        return "[dim]–"
+    factor = mine / theirs if m.direction == "lower" else theirs / mine
+    style = "green" if factor <= 1.1 else "yellow" if factor <= 2 else "red"
+    return f"[{style}]{factor:.2f}×[/] [dim]{m.name}"
 
 
 def outcomes(document: RunDocument) -> list[str]:

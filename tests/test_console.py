@@ -21,7 +21,7 @@ from rich.table import Table
 
 from bench import console
 from bench.frame import scenario_variants, variant_label, varying_labels
-from bench.results import RunDocument
+from bench.results import Result, RunDocument
 from bench.stats import CV_WARN, min_samples_for_ci, summarize
 
 
@@ -192,3 +192,24 @@ def test_cpu_frequency_scaling_is_a_warning() -> None:
     scaled = replace(document, host={**document.host, "cpu_governor": "powersave"})
     (warning,) = console.warnings(scaled)
     assert "governor 'powersave'" in warning and "cpupower frequency-set" in warning
+
+
+def test_the_slowdown_factor_is_the_report_summarys_headline_metric() -> None:
+    # both metrics are headline metrics, recorded in the other order than the metric
+    # table's: the factor is end_to_end's, as in the report's summary
+    def timed(runtime: str, cli: float, end_to_end: float) -> Result:
+        return result(
+            "startup",
+            "startup",
+            startup_variant(runtime),
+            {
+                "cli_run_rm": ("s", "lower", (cli,) * 3),
+                "end_to_end": ("s", "lower", (end_to_end,) * 3),
+            },
+        )
+
+    doc = make_document(
+        run_id="order", results=[timed("native", 0.1, 0.1), timed("container", 0.3, 0.2)]
+    )
+    (table,) = console.slowdown_tables(doc)
+    assert "2.00× end_to_end" in text(table)
