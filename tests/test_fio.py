@@ -99,18 +99,20 @@ def test_parse_size_refuses(text: str) -> None:
         fileio.parse_size(text)
 
 
+#: the phases of the stamped marks below
+PHASES = {
+    "tree_unpack": 0.25,
+    "tree_walk": 0.05,
+    "tree_read": 0.15,
+    "tree_delete": 0.55,
+    "tree_total": 1.0,
+}
+
+
 def test_tree_phases_from_stamped_marks() -> None:
     out = "100.000000 start\n100.250000 tree_unpack\n100.300000 tree_walk\n100.450000 tree_read\n101.000000 tree_delete\n"
     got = fileio.tree_phases(out)
-    assert got == pytest.approx(
-        {
-            "tree_unpack": 0.25,
-            "tree_walk": 0.05,
-            "tree_read": 0.15,
-            "tree_delete": 0.55,
-            "tree_total": 1.0,
-        }
-    )
+    assert got == pytest.approx(PHASES)
     with pytest.raises(Exception, match="no tree_read, tree_delete mark"):
         fileio.tree_phases("1.0 start\n1.1 tree_unpack\n1.2 tree_walk\n")
 
@@ -134,15 +136,7 @@ def test_a_cold_trees_pause_between_its_two_parts_is_not_counted() -> None:
         "107.000000 resume\n107.050000 tree_walk\n107.200000 tree_read\n107.750000 tree_delete\n"
     )
     got = fileio.tree_phases(first + second)
-    assert got == pytest.approx(
-        {
-            "tree_unpack": 0.25,
-            "tree_walk": 0.05,
-            "tree_read": 0.15,
-            "tree_delete": 0.55,
-            "tree_total": 1.0,
-        }
-    )
+    assert got == pytest.approx(PHASES)
 
 
 def test_the_two_parts_of_a_tree_script_are_the_whole_one() -> None:

@@ -247,26 +247,17 @@ class FileioWorkload:
         busybox = self._tools[place.target].busybox
         assert busybox is not None
         directory = f"{place.path}/tree"
+
+        def run(part: str) -> str:
+            script = tree_script(busybox=busybox, source=source, directory=directory, part=part)
+            return self._shell(ctx, place, busybox, script, scenario.timeout)
+
         method = self._cold.get(place.target) if variant["cache"] == "cold" else None
         if not isinstance(method, cache.Method):
-            script = tree_script(busybox=busybox, source=source, directory=directory)
-            return tree_phases(self._shell(ctx, place, busybox, script, scenario.timeout))
-        unpacked = self._shell(
-            ctx,
-            place,
-            busybox,
-            tree_script(busybox=busybox, source=source, directory=directory, part="unpack"),
-            scenario.timeout,
-        )
+            return tree_phases(run("all"))
+        unpacked = run("unpack")
         cache.drop(ctx, method)  # syncs first: the unpacked files are on disk, not in memory
-        rest = self._shell(
-            ctx,
-            place,
-            busybox,
-            tree_script(busybox=busybox, source=source, directory=directory, part="rest"),
-            scenario.timeout,
-        )
-        return tree_phases(unpacked + rest)
+        return tree_phases(unpacked + run("rest"))
 
     def _shell(
         self, ctx: RunContext, place: places.Place, busybox: str, script: str, timeout: float
