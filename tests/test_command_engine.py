@@ -120,3 +120,26 @@ target = ["native", "container"]
     for r in doc.results:
         assert r.status == "failed"
         assert "exited with 7" in (r.reason or "") and "this went wrong" in (r.reason or "")
+
+
+def test_a_relative_workspace_is_relative_to_the_scenario_file() -> None:
+    from bench.scenarios import Scenario
+    from bench.workloads import SampleError
+    from bench.workloads.command import workspace_dir
+
+    here = Path(__file__).parent
+    scenario = Scenario("s", "command", "", (), 1, 0, 60, path=here / "fixtures" / "x.toml")
+    assert workspace_dir(scenario, "..") == here.resolve()
+    assert workspace_dir(scenario, "") is None
+    assert workspace_dir(scenario, str(here)) == here.resolve()
+    with pytest.raises(SampleError, match="not a directory"):
+        workspace_dir(scenario, "no-such-folder")
+
+
+def test_the_shipped_example_copies_the_crossdock_package() -> None:
+    from bench.scenarios import load, scenario_dir
+    from bench.workloads.command import workspace_dir
+
+    example = load(scenario_dir() / "command-example.toml")
+    folder = workspace_dir(example, str(example.variants[0]["workspace"]))
+    assert folder is not None and (folder / "workloads" / "command.py").is_file()

@@ -2,7 +2,9 @@
 
 ``command`` runs through ``sh -c`` inside a copy of the workspace (``workspace``: a host
 directory such as the project itself, copied, never mounted, so the original is never
-touched; empty for an empty directory), on each ``target`` of the file I/O kind and
+touched; a relative path is relative to the scenario file's folder; empty for an empty
+directory; only regular files, folders and symbolic links are copied), on each
+``target`` of the file I/O kind and
 natively. Before every sample the copy is restored from a pristine copy kept beside it
 and ``setup`` runs, both untimed; then the command is timed by busybox ``ts`` on the clock
 of the machine doing the work (the host's static busybox is lent to images without one).
@@ -51,9 +53,6 @@ class CommandWorkload:
     def check_variant(self, variant: Mapping[str, Scalar]) -> str | None:
         if not str(variant["command"]).strip():
             return "command is required: the shell command to time"
-        workspace = str(variant["workspace"])
-        if workspace and not Path(workspace).is_dir():
-            return f"workspace {workspace!r} is not a directory"
         return None
 
     def needs_engine(self, variant: Variant) -> bool:
@@ -64,6 +63,7 @@ class CommandWorkload:
             target = str(variant["target"])
             if target in self._places:
                 continue
+            workspace = workspace_dir(scenario, str(variant["workspace"]))
             image = str(variant["image"])
             own = image in OWN_IMAGES
             place = places.open_place(
@@ -71,12 +71,12 @@ class CommandWorkload:
                 target,
                 name=scenario.name,
                 image=ctx.image(image).tag if own and target != "native" else image,
-                tmpfs_bytes=_size(str(variant["workspace"])) * 3 + 256 * 1024**2,
+                tmpfs_bytes=_size(workspace) * 3 + 256 * 1024**2,
                 inject_busybox=not own,
             )
             self._places[target] = place
             if place.skip is None and place.busybox is not None:
-                self._stage(ctx, place, str(variant["workspace"]))
+                self._stage(ctx, place, workspace)
 
     def finish(self, ctx: RunContext, scenario: Scenario) -> None:
         for place in self._places.values():
@@ -123,17 +123,17 @@ class CommandWorkload:
         }
         return {"name": "sh", "version": "busybox"}, extra
 
-    def _stage(self, ctx: RunContext, place: places.Place, workspace: str) -> None:
+    def _stage(self, ctx: RunContext, place: places.Place, workspace: Path | None) -> None:
         """Put the pristine copy of *workspace* at the place, once."""
         bb = str(place.busybox)
         place.run(ctx, [bb, "mkdir", "-p", f"{place.path}/{_PRISTINE}"], timeout=60)
-        if not workspace:
+        if workspace is None:
             return
-        source = Path(workspace)
+        source = workspace
         if place.container is None:
             shutil.copytree(
                 source, Path(place.path) / _PRISTINE, dirs_exist_ok=True, symlinks=True,
-                ignore=shutil.ignore_patterns(*_SKIP),
+                ignore=_ignored,
             )  # fmt: skip
             return
         bundle = io.BytesIO()
@@ -164,14 +164,39 @@ def _stage_dir() -> bytes:
     return buffer.getvalue()
 
 
-def _skip_junk(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    return None if Path(info.name).name in _SKIP else info
-
-
-def _size(workspace: str) -> int:
+def workspace_dir(scenario: Scenario, workspace: str) -> Path | None:
+    """The folder *workspace* names (relative to the scenario file's folder when it has
+    one), None for none; SampleError when it is not a folder."""
     if not workspace:
+        return None
+    path = Path(workspace).expanduser()
+    if not path.is_absolute() and scenario.path is not None:
+        path = scenario.path.parent / path
+    if not path.is_dir():
+        raise SampleError(f"workspace {workspace!r} is not a directory (looked at {path})")
+    return path.resolve()
+
+
+def _ignored(folder: str, names: list[str]) -> set[str]:
+    """What a copy of the workspace leaves out: :data:`_SKIP` and anything that is not a
+    regular file, a folder or a symbolic link (sockets, fifos, devices)."""
+    return {name for name in names if name in _SKIP or not _copyable(Path(folder) / name)}
+
+
+def _copyable(path: Path) -> bool:
+    return path.is_symlink() or path.is_file() or path.is_dir()
+
+
+def _skip_junk(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    if Path(info.name).name in _SKIP or not (info.isreg() or info.isdir() or info.issym()):
+        return None
+    return info
+
+
+def _size(workspace: Path | None) -> int:
+    if workspace is None:
         return 0
-    return sum(p.stat().st_size for p in Path(workspace).rglob("*") if p.is_file())
+    return sum(p.stat().st_size for p in workspace.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def _elapsed(stamped: str, log: object) -> dict[str, float]:
