@@ -41,6 +41,7 @@ from urllib.parse import urlparse
 
 import docker.errors
 
+from bench import signals
 from bench.context import RunContext
 from bench.host import host_os
 from bench.workloads import SampleError, decoded, output_tail
@@ -155,12 +156,14 @@ def drop(ctx: RunContext, method: Method, timeout: float = 120.0) -> None:
     host_config = api.create_host_config(cap_add=["SYS_ADMIN"], network_mode="none")
     # what the CLI's --security-opt systempaths=unconfined sends: /proc/sys unmasked, writable
     host_config |= {"MaskedPaths": [], "ReadonlyPaths": []}
-    cid = api.create_container(
-        image=ctx.image(method.image).tag,
-        command=["sh", "-c", _DROP_SCRIPT],
-        labels=dict(ctx.labels),
-        host_config=host_config,
-    )["Id"]
+    image = ctx.image(method.image).tag
+    with signals.deferred():  # an interrupted create finishes server-side, unseen by cleanup
+        cid = api.create_container(
+            image=image,
+            command=["sh", "-c", _DROP_SCRIPT],
+            labels=dict(ctx.labels),
+            host_config=host_config,
+        )["Id"]
     try:
         try:
             api.start(cid)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import docker.errors
 
-from bench import host, images
+from bench import host, images, signals
 from bench.context import RunContext
 from bench.workloads import decoded
 
@@ -118,9 +118,10 @@ def open_place(
     if host_dir is not None:
         mounts["binds"] = {str(host_dir): {"bind": MOUNT_POINT, "mode": "rw"}}
     elif target == "volume":
-        volume = ctx.require_engine().client.volumes.create(
-            name=f"crossdock-{ctx.run_id.lower()}-{name}", labels=dict(ctx.labels)
-        )
+        with signals.deferred():  # made whole, so the run's cleanup finds it
+            volume = ctx.require_engine().client.volumes.create(
+                name=f"crossdock-{ctx.run_id.lower()}-{name}", labels=dict(ctx.labels)
+            )
         mounts["binds"] = {str(volume.name): {"bind": MOUNT_POINT, "mode": "rw"}}
     elif target == "tmpfs":
         mounts["tmpfs"] = {MOUNT_POINT: f"size={tmpfs_bytes}"}
@@ -144,13 +145,14 @@ def close_place(ctx: RunContext, place: Place) -> None:
 
 def _start(ctx: RunContext, image: str, mounts: dict[str, object], busybox: str) -> str:
     api = ctx.require_engine().api
-    container = api.create_container(
-        image,
-        command=[busybox, "sleep", "2147483647"],
-        entrypoint=[],
-        labels=dict(ctx.labels),
-        host_config=api.create_host_config(network_mode="none", **mounts),
-    )["Id"]
+    with signals.deferred():  # an interrupted create finishes server-side, unseen by cleanup
+        container = api.create_container(
+            image,
+            command=[busybox, "sleep", "2147483647"],
+            entrypoint=[],
+            labels=dict(ctx.labels),
+            host_config=api.create_host_config(network_mode="none", **mounts),
+        )["Id"]
     try:
         if busybox == INJECTED_BUSYBOX:
             api.put_archive(container, "/", _busybox_archive())

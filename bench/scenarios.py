@@ -71,11 +71,12 @@ class Variant:
         return self.as_dict()[key]
 
     def label(self, keys: Iterable[str] | None = None) -> str:
-        """``key=value`` pairs for humans, limited to *keys* when given."""
+        """``key=value`` pairs for humans, limited to *keys* when given, sorted by key as
+        the terminal's tables and the report label variants."""
         shown = set(keys) if keys is not None else None
         return ", ".join(
             f"{k}={str(v).lower() if isinstance(v, bool) else v}"
-            for k, v in self.params
+            for k, v in sorted(self.params, key=lambda item: item[0])
             if shown is None or k in shown
         )
 

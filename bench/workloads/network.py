@@ -67,7 +67,7 @@ from typing import IO, Any, Literal, Protocol
 
 import docker.errors
 
-from bench import iperf
+from bench import iperf, signals
 from bench.context import RunContext
 from bench.engine import Engine
 from bench.scenarios import Scalar, Scenario, Variant
@@ -540,7 +540,8 @@ class NetworkWorkload:
             name = f"crossdock-net-{ctx.run_id.lower()}"
             client = ctx.require_engine().client
             if not any(n.name == name for n in client.networks.list(names=[name])):
-                client.networks.create(name, driver="bridge", labels=dict(ctx.labels))
+                with signals.deferred():
+                    client.networks.create(name, driver="bridge", labels=dict(ctx.labels))
             self._bridge = name
         return self._bridge
 
@@ -1064,15 +1065,16 @@ def _container_server(
         network_mode=network,
         port_bindings={program.port: (LOOPBACK, None)} if publish else None,
     )
-    cid = str(
-        api.create_container(
-            image=ctx.image(IMAGE).tag,
-            command=program.server(bind, program.port),
-            labels=dict(ctx.labels),
-            host_config=host_config,
-            ports=[program.port] if publish else None,
-        )["Id"]
-    )
+    with signals.deferred():  # an interrupted create finishes server-side, unseen by cleanup
+        cid = str(
+            api.create_container(
+                image=ctx.image(IMAGE).tag,
+                command=program.server(bind, program.port),
+                labels=dict(ctx.labels),
+                host_config=host_config,
+                ports=[program.port] if publish else None,
+            )["Id"]
+        )
     stack.callback(force_remove, api, cid)
     api.start(cid)
 
@@ -1098,14 +1100,15 @@ def _container_client(
     host_config = api.create_host_config(
         network_mode=network or "bridge", extra_hosts=dict(extra_hosts) if extra_hosts else None
     )
-    cid = str(
-        api.create_container(
-            image=ctx.image(IMAGE).tag,
-            command=argv,
-            labels=dict(ctx.labels),
-            host_config=host_config,
-        )["Id"]
-    )
+    with signals.deferred():
+        cid = str(
+            api.create_container(
+                image=ctx.image(IMAGE).tag,
+                command=argv,
+                labels=dict(ctx.labels),
+                host_config=host_config,
+            )["Id"]
+        )
     try:
         api.start(cid)
         code = wait_exit(api, cid, deadline.remaining())
