@@ -146,6 +146,24 @@ def choose(ctx: RunContext, measured_image: str | None) -> tuple[Method | None, 
     return Method("engine", other), None
 
 
+def usable(
+    ctx: RunContext, measured_image: str | None, tried: dict[Method, str | None]
+) -> Method | str:
+    """The method :func:`choose` picks, once a trial drop showed it works (one per method,
+    remembered in *tried*: method -> None, or why it failed); else why cold cannot be made."""
+    method, why_not = choose(ctx, measured_image)
+    if method is None:
+        return str(why_not)
+    if method not in tried:
+        try:
+            drop(ctx, method)
+            tried[method] = None
+        except SampleError as e:
+            tried[method] = str(e)
+    problem = tried[method]
+    return method if problem is None else problem
+
+
 def drop(ctx: RunContext, method: Method, timeout: float = 120.0) -> None:
     """Drop the page cache the way *method* says; SampleError if it could not be done."""
     if method.name == "host":

@@ -4,10 +4,10 @@
 directory such as the project itself, copied, never mounted, so the original is never
 touched; a relative path is relative to the scenario file's folder; empty for an empty
 directory; only regular files, folders and symbolic links are copied), on each
-``target`` of the file I/O kind and
-natively. Before every sample the copy is restored from a pristine copy kept beside it
-and ``setup`` runs, both untimed; then the command is timed by busybox ``ts`` on the clock
-of the machine doing the work (the host's static busybox is lent to images without one).
+``target`` of the file I/O kind and natively. Before every sample the copy is restored
+from a pristine copy kept beside it and ``setup`` runs, both untimed; then the command is
+timed by busybox ``ts`` on the clock of the machine doing the work (the host's static
+busybox is lent to images without one).
 A non-zero exit fails the variant with the end of the command's output.
 """
 
@@ -129,16 +129,15 @@ class CommandWorkload:
         place.run(ctx, [bb, "mkdir", "-p", f"{place.path}/{_PRISTINE}"], timeout=60)
         if workspace is None:
             return
-        source = workspace
         if place.container is None:
             shutil.copytree(
-                source, Path(place.path) / _PRISTINE, dirs_exist_ok=True, symlinks=True,
+                workspace, Path(place.path) / _PRISTINE, dirs_exist_ok=True, symlinks=True,
                 ignore=_ignored,
             )  # fmt: skip
             return
         bundle = io.BytesIO()
         with tarfile.open(fileobj=bundle, mode="w") as tar:
-            tar.add(str(source), arcname=_PRISTINE, filter=_skip_junk)
+            tar.add(str(workspace), arcname=_PRISTINE, filter=_skip_junk)
         # the archive API writes to the container's own filesystem and cannot reach a
         # tmpfs mount: stage it there, then copy it into place from inside
         api = ctx.require_engine().api

@@ -117,8 +117,9 @@ class FileioWorkload:
             )
             self._places[target] = place
             self._tools[target] = self._find_tools(ctx, place)
+        tried: dict[cache.Method, str | None] = {}
         for target in dict.fromkeys(str(v["target"]) for v in variants if v["cache"] == "cold"):
-            self._cold[target] = self._cold_method(ctx, target)
+            self._cold[target] = cache.usable(ctx, None if target == "native" else "tools", tried)
 
     def finish(self, ctx: RunContext, scenario: Scenario) -> None:
         for place in self._places.values():
@@ -134,7 +135,7 @@ class FileioWorkload:
         if place.skip:
             return place.skip
         tool = self._tools[place.target]
-        cold = self._cold.get(place.target) if variant["cache"] == "cold" else None
+        cold = self._cold_for(variant)
         if isinstance(cold, str):
             return f"a cold tree is not possible here: {cold}"
         if variant["workload"] == "tree":
@@ -176,7 +177,7 @@ class FileioWorkload:
         workload = str(variant["workload"])
         if workload == "tree":
             extra["tree"] = {"files": variant["files"], "timing": "busybox ts, clock of the place"}
-            method = self._cold.get(place.target) if variant["cache"] == "cold" else None
+            method = self._cold_for(variant)
             if isinstance(method, cache.Method):
                 extra |= {"cache": cache.tree_cold(method), "cache_method": method.name}
             else:
@@ -252,7 +253,7 @@ class FileioWorkload:
             script = tree_script(busybox=busybox, source=source, directory=directory, part=part)
             return self._shell(ctx, place, busybox, script, scenario.timeout)
 
-        method = self._cold.get(place.target) if variant["cache"] == "cold" else None
+        method = self._cold_for(variant)
         if not isinstance(method, cache.Method):
             return tree_phases(run("all"))
         unpacked = run("unpack")
@@ -270,17 +271,9 @@ class FileioWorkload:
             )
         return done.stdout
 
-    def _cold_method(self, ctx: RunContext, target: str) -> cache.Method | str:
-        """How the cache of the kernel doing *target*'s work is dropped (one trial drop),
-        or why it cannot be."""
-        method, why_not = cache.choose(ctx, None if target == "native" else "tools")
-        if method is None:
-            return str(why_not)
-        try:
-            cache.drop(ctx, method)
-        except SampleError as e:
-            return str(e)
-        return method
+    def _cold_for(self, variant: Variant) -> cache.Method | str | None:
+        """How a cold variant's cache is dropped, or why it cannot be; None when warm."""
+        return self._cold.get(str(variant["target"])) if variant["cache"] == "cold" else None
 
     def _tree_source(self, ctx: RunContext, place: places.Place, files: int) -> str:
         """The tree archive, outside the target: in the run's scratch directory for the host,

@@ -93,21 +93,10 @@ class StartupWorkload:
             ctx.image(image)
         tried: dict[cache.Method, str | None] = {}
         for variant in variants:
-            if variant["cache"] != "cold":
-                continue
-            measured = str(variant["image"]) if self.needs_engine(variant) else None
-            method, why_not = cache.choose(ctx, measured)
-            if method is None:
-                self._cold[variant] = str(why_not)
-                continue
-            if method not in tried:  # one trial drop per method: a refusal is a skip
-                try:
-                    self._drop(ctx, method)
-                    tried[method] = None
-                except SampleError as e:
-                    tried[method] = str(e)
-            problem = tried[method]
-            self._cold[variant] = method if problem is None else problem
+            if variant["cache"] == "cold":
+                measured = str(variant["image"]) if self.needs_engine(variant) else None
+                self._cold[variant] = cache.usable(ctx, measured, tried)
+        self._drops += len(tried)  # the trial drops cool the warm variants too
 
     def finish(self, ctx: RunContext, scenario: Scenario) -> None:
         """Nothing to release: every sample removes its own containers."""
@@ -191,13 +180,10 @@ class StartupWorkload:
         return {"name": "docker-engine-api", "version": str(engine.api.api_version)}, extra
 
     def _make_cold(self, ctx: RunContext, variant: Variant) -> None:
-        method = self._cold.get(variant)
-        if variant["cache"] == "cold" and isinstance(method, cache.Method):
-            self._drop(ctx, method)
-
-    def _drop(self, ctx: RunContext, method: cache.Method) -> None:
-        self._drops += 1
-        cache.drop(ctx, method)
+        method = self._cold.get(variant)  # only cold variants have one
+        if isinstance(method, cache.Method):
+            self._drops += 1
+            cache.drop(ctx, method)
 
     # --- one container, phase by phase ---------------------------------------------------
 
