@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import workloads
+from bench import cache, workloads
 from bench.metrics import metric
 from bench.results import Metric, Result, RunDocument, Scalar, result_path, write_atomic
 
@@ -194,7 +194,11 @@ def _results(
                 status="ok",
                 metrics=tuple(metrics),
                 tool=_TOOLS[shape.kind],
-                extra={"repetitions": shape.repetitions, "warmups": 1},
+                extra={
+                    "repetitions": shape.repetitions,
+                    "warmups": 1,
+                    **_conditions(variant, platform),
+                },
             )
         )
     out.extend(
@@ -208,6 +212,23 @@ def _results(
         for overrides in shape.skipped
     )
     return out
+
+
+def _conditions(variant: Mapping[str, Scalar], platform: PlatformShape) -> dict[str, Any]:
+    """The conditions a real result of *variant* records (what the report lists under each
+    scenario): cache state, and per kind the filesystem, direct I/O or userland proxy."""
+    if "target" in variant:
+        target = str(variant["target"])
+        direct = target != "tmpfs"
+        fs_type = {"bind": platform.file_sharing, "container": "overlay", "tmpfs": "tmpfs"}
+        return {
+            "fs_type": fs_type.get(target, "ext4"),
+            "direct": direct,
+            "cache": cache.fileio_state(str(variant["workload"]), direct),
+        }
+    if "path" in variant:
+        return {"userland_proxy": {"setting": "enabled", "how": "docker-proxy serves the port"}}
+    return {"cache": cache.WARM}
 
 
 def run_id(index: int) -> str:
