@@ -17,9 +17,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from bench import __version__, scenarios, signals
+from bench.driver.sampling import Adaptive
+from bench.environment.platform import PLATFORM_IDS
 from bench.errors import BadInputError, CrossdockError
-from bench.platform import PLATFORM_IDS
-from bench.sampling import Adaptive
 
 if TYPE_CHECKING:
     from bench import driver
@@ -273,7 +273,9 @@ def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int
 
 
 def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    from bench import driver, engine, places, platform
+    from bench import driver
+    from bench.environment import engine, platform
+    from bench.provision import places
 
     if args.source is not None:
         try:
@@ -316,9 +318,9 @@ def _cmd_validate(args: argparse.Namespace, err: Console, argv: list[str]) -> in
 
 
 def _cmd_export(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    from bench import exports
+    from bench import interop
 
-    export = {"pyperf": exports.export_pyperf, "csv": exports.export_csv}[args.format]
+    export = {"pyperf": interop.export_pyperf, "csv": interop.export_csv}[args.format]
     info = export(inputs=args.inputs or [Path("results")], output=args.output)
     for note in info.skipped:
         err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
@@ -328,9 +330,9 @@ def _cmd_export(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
 
 
 def _cmd_import(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    from bench import exports
+    from bench import interop
 
-    print(exports.import_pytest_benchmark(source=args.source, out=args.out, platform=args.platform))
+    print(interop.import_pytest_benchmark(source=args.source, out=args.out, platform=args.platform))
     return 0
 
 
@@ -352,7 +354,7 @@ def _cmd_list(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
 
 
 def _cmd_clean(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    from bench import engine
+    from bench.environment import engine
 
     eng = engine.connect(args.context)
     try:

@@ -17,9 +17,9 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from bench import stats
+from bench.analysis import stats
+from bench.analysis.frame import LoadedFrame, load_frame, short_labels
 from bench.errors import ResultsError
-from bench.frame import LoadedFrame, load_frame, short_labels
 from bench.metrics import format_value
 
 _KEY = ["scenario", "variant", "metric"]
@@ -29,9 +29,9 @@ _KEY = ["scenario", "variant", "metric"]
 class ComparisonRow:
     """One metric of one scenario variant, measured in A and in B.
 
-    ``variant`` is the full :func:`~bench.frame.variant_label`; ``label`` only the
+    ``variant`` is the full :func:`~bench.analysis.frame.variant_label`; ``label`` only the
     parameters that vary within the scenario (across A and B), for display, as the
-    terminal and the report label them (:func:`~bench.frame.short_labels`; ``default``
+    terminal and the report label them (:func:`~bench.analysis.frame.short_labels`; ``default``
     for a scenario's only variant).
     ``ratio`` is ``median_b / median_a`` with its interval (``None`` when the metric has
     values that are not positive); ``p_value`` is the two-sided Mann-Whitney p and

@@ -21,11 +21,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bench import advice, invariants
-from bench.frame import headline_of, pair_with_natives, short_labels, variant_label
+from bench.analysis import advice, invariants
+from bench.analysis.frame import headline_of, pair_with_natives, short_labels, variant_label
+from bench.analysis.stats import SampleSizeCheck, check_sample_size, min_samples_for_ci, summarize
 from bench.metrics import format_value, metric
 from bench.results import BASELINES, Metric, Result, RunDocument
-from bench.stats import SampleSizeCheck, check_sample_size, min_samples_for_ci, summarize
 from bench.validation import Comparison
 
 
@@ -216,7 +216,7 @@ def _count(labels: list[str]) -> str:
 
 class _Labels:
     """Each result's variant labelled by the parameters that vary within its scenario in
-    *document* (:func:`bench.frame.short_labels`, as the report labels them), leaving out
+    *document* (:func:`bench.analysis.frame.short_labels`, as the report labels them), leaving out
     *exclude*."""
 
     def __init__(self, document: RunDocument, *, exclude: str = "") -> None:
@@ -232,7 +232,7 @@ def _text(value: object) -> str:
 
 def warnings(document: RunDocument) -> list[str]:
     """What the user should change for tighter numbers, each saying what to do: the
-    :mod:`bench.advice` warnings (as the report words them, without a run's label), the
+    :mod:`bench.analysis.advice` warnings (as the report words them, without a run's label), the
     invariants the results break, and CPU frequency scaling."""
     found = list(advice.group_warnings(_findings(document)))
     found.extend(invariants.check(document))
@@ -246,9 +246,9 @@ def warnings(document: RunDocument) -> list[str]:
 
 
 def _findings(document: RunDocument) -> Iterator[advice.Located]:
-    """The :func:`bench.advice.findings` of every metric of *document*'s ``ok`` results,
+    """The :func:`bench.analysis.advice.findings` of every metric of *document*'s ``ok`` results,
     in document order; container metrics are checked against the same metric of their
-    native counterpart (:func:`bench.frame.pair_with_natives`), as in the report."""
+    native counterpart (:func:`bench.analysis.frame.pair_with_natives`), as in the report."""
     natives: dict[int, Result] = {}
     for scenario in dict.fromkeys(r.scenario for r in document.results):
         results = [r for r in document.results if r.scenario == scenario]

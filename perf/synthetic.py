@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from bench import cache, workloads
+from bench import workloads
 from bench.metrics import metric
+from bench.provision import cache
 from bench.results import Metric, Result, RunDocument, Scalar, result_path, write_atomic
 
 #: What marks a synthetic file: its ``host.os_version``.

@@ -1,4 +1,4 @@
-"""Loading for analysis: :func:`bench.frame.load_frame` over 10, 100 and 1,000 synthetic
+"""Loading for analysis: :func:`bench.analysis.frame.load_frame` over 10, 100 and 1,000 synthetic
 results files (about 1,000 samples each), given as folders like ``crossdock report``."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from bench.frame import load_frame
+from bench.analysis.frame import load_frame
 from perf.measure import timed
 from perf.synthetic import Corpus
 

@@ -1,7 +1,7 @@
 """Statistics of raw samples, per call, on log-normal samples like a startup phase's:
-:func:`bench.stats.summarize`, :func:`bench.stats.ratio_of_medians` (its 2,000-resample
-percentile bootstrap), :func:`bench.stats.check_sample_size`, and
-:func:`bench.stats.min_samples_for_ci`.
+:func:`bench.analysis.stats.summarize`, :func:`bench.analysis.stats.ratio_of_medians` (its
+2,000-resample percentile bootstrap), :func:`bench.analysis.stats.check_sample_size`, and
+:func:`bench.analysis.stats.min_samples_for_ci`.
 
 The bootstrap's resampling draws and the sample-size check's interpolation positions are
 made once per set size (pair of sizes) and kept: the ``warm`` cases measure a call that
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from bench import stats
+from bench.analysis import stats
 
 #: Samples per set: the quick suite's 5 would give no interval; 10 (file I/O, network),
 #: 30 (startup), 1,000 (an adaptive run at its limit).

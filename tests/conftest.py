@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import engine, host
+from bench.environment import engine, host
 from bench.errors import NoEngineError
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -1,4 +1,4 @@
-"""Tests of bench.advice: the warning rules, their wording, and that the terminal and the
+"""Tests of bench.analysis.advice: the warning rules, their wording, and that the terminal and the
 report draw the same warnings from the same results."""
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from factories import (
     write_suite,
 )
 
-from bench import advice, console, invariants
+from bench import console
+from bench.analysis import advice, invariants
+from bench.analysis.stats import CV_WARN, SampleSizeCheck, min_samples_for_ci, summarize
 from bench.report import build_report
 from bench.results import RunDocument, read, write_atomic
-from bench.stats import CV_WARN, SampleSizeCheck, min_samples_for_ci, summarize
 
 NEEDED = min_samples_for_ci()
 STEADY_SAMPLES = lognormal(np.random.default_rng(1), 0.3, 10, sigma=0.01)

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from bench import cache, driver, engine, results
-from bench.captures import parse_capture
+from bench import driver, results
+from bench.environment import engine
+from bench.environment.captures import parse_capture
+from bench.provision import cache
 from bench.workloads import SampleError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "docker-info"

@@ -1,4 +1,4 @@
-"""bench.captures: real `docker info` / `docker version` captures read into API-shaped dicts."""
+"""bench.environment.captures: real `docker info` / `docker version` captures read into API-shaped dicts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.captures import Capture, parse_bytes, parse_capture
+from bench.environment.captures import Capture, parse_bytes, parse_capture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "docker-info"
 

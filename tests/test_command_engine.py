@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import driver, engine, images, results
+from bench import driver, results
+from bench.environment import engine
+from bench.provision import images
 
 pytestmark = pytest.mark.engine
 

@@ -10,11 +10,11 @@ import pytest
 from factories import make_document, result, startup_variant
 from rich.console import Console
 
+from bench.analysis.stats import format_ratio
 from bench.compare import ComparisonRow, compare, render
 from bench.errors import ResultsError
 from bench.metrics import format_value
 from bench.results import write_atomic
-from bench.stats import format_ratio
 
 
 def _write(path: Path, run_id: str, seed: int, *, slower: float, n: int = 30) -> Path:

@@ -20,9 +20,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import console
-from bench.frame import scenario_variants, variant_label, varying_labels
+from bench.analysis.frame import scenario_variants, variant_label, varying_labels
+from bench.analysis.stats import CV_WARN, min_samples_for_ci, summarize
 from bench.results import Result, RunDocument
-from bench.stats import CV_WARN, min_samples_for_ci, summarize
 
 
 def text(table: Table) -> str:

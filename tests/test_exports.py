@@ -1,4 +1,4 @@
-"""Tests of bench.exports: pyperf and CSV out, pytest-benchmark in.
+"""Tests of bench.interop: pyperf and CSV out, pytest-benchmark in.
 
 pyperf files are read back with pyperf itself and its own commands (`stats`,
 `compare_to`); pytest-benchmark files come from a real pytest-benchmark run of
@@ -31,8 +31,9 @@ from factories import (
 )
 
 from bench import __version__, results
+from bench.analysis.frame import SAMPLE_COLUMNS, load_frame
 from bench.errors import BadInputError
-from bench.exports import (
+from bench.interop import (
     PYTEST_BENCHMARK_SCENARIO,
     ExportInfo,
     benchmark_name,
@@ -40,7 +41,6 @@ from bench.exports import (
     export_pyperf,
     import_pytest_benchmark,
 )
-from bench.frame import SAMPLE_COLUMNS, load_frame
 from bench.results import Metric, Result, RunDocument, result_path, write_atomic
 
 CAPTURES = Path(__file__).parent / "fixtures" / "pytest-benchmark"

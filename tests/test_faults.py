@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import engine, results
+from bench import results
 from bench.cli import main
-from bench.context import work_root
+from bench.environment import engine
+from bench.provision.context import work_root
 
 pytestmark = pytest.mark.engine
 

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bench import cache, driver, engine, results
+from bench import driver, results
 from bench.cli import main
-from bench.context import work_root
+from bench.environment import engine
+from bench.provision import cache
+from bench.provision.context import work_root
 
 pytestmark = pytest.mark.engine
 

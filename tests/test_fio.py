@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import fio
+from bench.tools import fio
 from bench.workloads import fileio
 
 CAPTURES = Path(__file__).parent / "fixtures" / "fio"

@@ -1,4 +1,4 @@
-"""Tests of bench.frame: loading results files into tidy frames.
+"""Tests of bench.analysis.frame: loading results files into tidy frames.
 
 The documents come from tests/factories.py.
 """
@@ -25,7 +25,7 @@ from factories import (
     write_suite,
 )
 
-from bench.frame import (
+from bench.analysis.frame import (
     OUTCOME_COLUMNS,
     SAMPLE_COLUMNS,
     headline_of,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench import host, places
+from bench.environment import host
+from bench.provision import places
 
 
 @pytest.mark.parametrize(

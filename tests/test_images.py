@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import engine, images
+from bench.environment import engine
+from bench.provision import images
 
 
 def test_shared_libraries_of_a_dynamic_binary_include_libc_and_the_loader() -> None:

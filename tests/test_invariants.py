@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from factories import make_document, result
 
-from bench import invariants, results
+from bench import results
+from bench.analysis import invariants
 
 
 def doc(platform: str, bind_factor: float, loop_factor: float) -> results.RunDocument:

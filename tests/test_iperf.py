@@ -1,4 +1,4 @@
-"""bench.iperf on real iperf3 -J captures (tests/fixtures/iperf3, see its README)."""
+"""bench.tools.iperf on real iperf3 -J captures (tests/fixtures/iperf3, see its README)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bench import iperf
+from bench.tools import iperf
 
 CAPTURES = Path(__file__).parent / "fixtures" / "iperf3"
 

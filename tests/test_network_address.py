@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bench import engine
+from bench.environment import engine
 from bench.workloads import SampleError
 from bench.workloads.network import check_address
 

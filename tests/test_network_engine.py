@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import driver, engine, results
+from bench import driver, results
 from bench.cli import main
+from bench.environment import engine
 from bench.metrics import METRICS
 from bench.workloads import SampleError
 from bench.workloads.network import PATHS, NetworkWorkload, check_address, round_trips

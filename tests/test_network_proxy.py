@@ -21,7 +21,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from bench import engine
+from bench.environment import engine
 from bench.workloads.network import configured_userland_proxy, engine_dockerd, userland_proxy
 
 pytestmark = pytest.mark.skipif(

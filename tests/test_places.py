@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import engine, places
-from bench.context import RunContext
+from bench.environment import engine
+from bench.provision import places
+from bench.provision.context import RunContext
 
 PROC = Path(__file__).parent / "fixtures" / "proc"
 

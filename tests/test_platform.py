@@ -1,4 +1,4 @@
-"""bench.platform: every real capture classifies as fixtures/docker-info/INDEX.md says."""
+"""bench.environment.platform: every real capture classifies as fixtures/docker-info/INDEX.md says."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bench import captures
-from bench.platform import (
+from bench.environment import captures
+from bench.environment.platform import (
     PLATFORM_IDS,
     RULES,
     Platform,

@@ -28,7 +28,7 @@ from factories import (
 )
 from plotly.offline import get_plotlyjs
 
-from bench.frame import load_frame
+from bench.analysis.frame import load_frame
 from bench.report import _sample_series, build_report
 from bench.results import Result, RunDocument, result_path, write_atomic
 from bench.validation import samples_result

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import driver, engine, results, sampling
+from bench import driver, results
+from bench.driver import sampling
+from bench.environment import engine
 
 
 def test_ci_width_shrinks_with_more_samples_and_converges() -> None:

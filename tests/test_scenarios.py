@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bench import fio, places, scenarios
+from bench import scenarios
 from bench.errors import ScenarioError
+from bench.provision import places
 from bench.results import BASELINES
+from bench.tools import fio
 from bench.workloads.fileio import WORKLOADS
 
 

@@ -1,4 +1,4 @@
-"""Tests of bench.stats against textbook values and known distributions."""
+"""Tests of bench.analysis.stats against textbook values and known distributions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from bench import stats
+from bench.analysis import stats
 
 
 @pytest.mark.parametrize(

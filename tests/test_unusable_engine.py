@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import captures, driver, engine, results
+from bench import driver, results
 from bench.cli import main
+from bench.environment import captures, engine
 from bench.errors import UnusableEngineError
 
 CAPTURE = (

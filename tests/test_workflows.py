@@ -26,9 +26,9 @@ from typing import Any, NoReturn
 
 import pytest
 
-from bench import engine
 from bench.cli import _parser
-from bench.platform import PLATFORM_IDS
+from bench.environment import engine
+from bench.environment.platform import PLATFORM_IDS
 
 REPO = Path(__file__).parent.parent
 WORKFLOWS = REPO / ".github" / "workflows"

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.analysis.stats import ratio_of_medians, summarize
 from bench.metrics import metric
 from bench.results import Metric, Result, Scalar
-from bench.stats import ratio_of_medians, summarize
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def compare(
     note: str = "",
 ) -> Comparison:
     """A :class:`Comparison` of two labelled sample sets: the ratio of their medians with a
-    bootstrap interval (:func:`bench.stats.ratio_of_medians`)."""
+    bootstrap interval (:func:`bench.analysis.stats.ratio_of_medians`)."""
     (num_name, num), (den_name, den) = numerator, denominator
     ratio = ratio_of_medians(den, num)
     return Comparison(

@@ -11,7 +11,7 @@ import json
 import shutil
 import subprocess
 
-from bench.context import RunContext
+from bench.provision.context import RunContext
 from bench.scenarios import Scalar, Scenario, Variant
 from bench.validation import Comparison, Validation, compare, samples_result
 from bench.workloads.fileio import FileioWorkload, parse_size

@@ -7,7 +7,7 @@ started by hand with the same options (one forward stream, :data:`DURATION` s af
 :data:`OMIT` omitted s) — on the host with plain :mod:`subprocess` calls, across a bridge
 with plain docker SDK calls on a labelled network and containers of its own. The
 by-hand side reads ``end.sum_received.bits_per_second`` from the JSON directly, not
-through :mod:`bench.iperf`.
+through :mod:`bench.tools.iperf`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench.context import RunContext
+from bench.provision.context import RunContext
 from bench.scenarios import Scalar, Scenario, Variant
 from bench.validation import Validation, compare, samples_result
 from bench.workloads.network import LOOPBACK, NetworkWorkload, free_port

@@ -8,7 +8,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from bench import driver, engine, results
+from bench import driver, results
+from bench.environment import engine
 from bench.validation import Validation
 
 #: area -> (module with ``run(ctx, *, rounds)``, default rounds)

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.context import RunContext
+from bench.provision.context import RunContext
 from bench.scenarios import Scenario, Variant
 from bench.validation import Comparison, Validation, compare, samples_result
 from bench.workloads.startup import StartupWorkload

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from bench.context import RunContext
+    from bench.provision.context import RunContext
     from bench.scenarios import Scalar, Scenario, Variant
 
 

@@ -20,8 +20,8 @@ import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bench import places
-from bench.context import RunContext
+from bench.provision import places
+from bench.provision.context import RunContext
 from bench.scenarios import Scalar, Scenario, Variant
 from bench.workloads import ParamSpec, SampleError, output_tail
 

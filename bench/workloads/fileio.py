@@ -12,7 +12,7 @@ fio tries direct I/O first (``direct = "auto"``) and falls back to buffered I/O 
 final fsync where the filesystem refuses it; which one was used is recorded per target.
 fio's data jobs start cold for their file; ``cache = "cold"`` makes the tree workload cold
 too: the page cache of the kernel doing the work is dropped between unpacking the tree and
-walking it (:mod:`bench.cache`), as after a reboot or a checkout of another branch.
+walking it (:mod:`bench.provision.cache`), as after a reboot or a checkout of another branch.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import cache, fio, places
-from bench.context import RunContext
+from bench.provision import cache, places
+from bench.provision.context import RunContext
 from bench.scenarios import Scalar, Scenario, Variant
+from bench.tools import fio
 from bench.workloads import ParamSpec, SampleError, output_tail
 
 WORKLOADS: tuple[str, ...] = (*fio.JOBS, "metadata", "tree")

@@ -7,7 +7,7 @@ engine-side intervals; the whole ``docker run --rm`` CLI process is a separate m
 the figure users feel. ``concurrency > 1`` starts N containers at once and reports
 containers per second. ``runtime = "native"`` spawns the same command on the host: the
 baseline every container figure can be divided by. ``cache = "cold"`` drops the page
-cache before each sample (:mod:`bench.cache` says how, and what stays warm, per platform).
+cache before each sample (:mod:`bench.provision.cache` says how, and what stays warm, per platform).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from typing import Any
 import docker.errors
 import requests.exceptions
 
-from bench import cache, signals
-from bench.context import RunContext
+from bench import signals
+from bench.provision import cache
+from bench.provision.context import RunContext
 from bench.scenarios import Scalar, Scenario, Variant
 from bench.workloads import ParamSpec, SampleError
 

@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.stats import summarize
+from bench.analysis.stats import summarize
 
 #: Tukey's "far out" fence: beyond 3 IQR outside the quartiles
 FAR_OUT = 3.0

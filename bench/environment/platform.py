@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bench import captures
+from bench.environment import captures
 
 # The platform vocabulary (DESIGN 3.3), each id with the coarse family reports group it by.
 FAMILIES: Mapping[str, str] = {
@@ -437,7 +437,7 @@ def infer_host_os(capture: captures.Capture) -> tuple[str, str]:
 
 def detect_capture(text: str, *, host_os: str | None = None) -> Platform:
     """Classify a saved ``docker info`` / ``docker version`` capture (see
-    :func:`bench.captures.parse_capture`). Without ``host_os`` it is inferred from the
+    :func:`bench.environment.captures.parse_capture`). Without ``host_os`` it is inferred from the
     capture (:func:`infer_host_os`) and how is the first detection reason."""
     capture = captures.parse_capture(text)
     how: tuple[str, ...] = ()

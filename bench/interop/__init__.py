@@ -5,7 +5,7 @@ One function per format, keyword-only, each raising :class:`~bench.errors.BadInp
 
 - :func:`export_pyperf`: a pyperf ``BenchmarkSuite`` JSON file that ``python -m pyperf
   stats`` and ``python -m pyperf compare_to`` read;
-- :func:`export_csv`: the tidy samples table of :func:`bench.frame.load_frame`;
+- :func:`export_csv`: the tidy samples table of :func:`bench.analysis.frame.load_frame`;
 - :func:`import_pytest_benchmark`: a pytest-benchmark JSON file as a schema-v1 results file.
 
 Exports are strict where the report is lenient: every file named must load, because an
@@ -28,11 +28,12 @@ from typing import Any
 import pandas as pd
 import pyperf
 
-from bench import __version__, host
+from bench import __version__
+from bench.analysis.frame import PARAM_PREFIX, LoadedFrame, load_frame, variant_label
+from bench.environment import host
+from bench.environment.platform import FAMILIES, HOST_OSES, PLATFORM_IDS, Platform
 from bench.errors import BadInputError, ResultsWriteError
-from bench.frame import PARAM_PREFIX, LoadedFrame, load_frame, variant_label
 from bench.metrics import METRICS, Direction, metric
-from bench.platform import FAMILIES, HOST_OSES, PLATFORM_IDS, Platform
 from bench.results import Metric, Result, RunDocument, result_path, write_atomic
 
 
@@ -85,7 +86,7 @@ def benchmark_name(result: Result, measured: Metric) -> str:
     ``scenario[variant label].metric``, e.g.
     ``"startup[mount=bind, network=bridge, runtime=container].end_to_end"``.
 
-    The label is :func:`bench.frame.variant_label` (parameters sorted by name), the one the
+    The label is :func:`bench.analysis.frame.variant_label` (parameters sorted by name), the one the
     report and ``crossdock compare`` show, so the name is the same in every run of the
     scenario and ``pyperf compare_to`` pairs the benchmarks of two files by it.
     """
@@ -238,8 +239,8 @@ def _pyperf_date(started_at: Any) -> str | None:
 
 
 def export_csv(*, inputs: Sequence[Path], output: Path) -> ExportInfo:
-    """Write the samples table of :func:`bench.frame.load_frame` for *inputs* to *output*
-    as CSV: UTF-8, a header row with :data:`bench.frame.SAMPLE_COLUMNS` then one
+    """Write the samples table of :func:`bench.analysis.frame.load_frame` for *inputs* to *output*
+    as CSV: UTF-8, a header row with :data:`bench.analysis.frame.SAMPLE_COLUMNS` then one
     ``v_<param>`` column per variant parameter, one row per raw sample of every ``ok``
     result, ``\\n`` line ends, no index column. A parameter a variant lacks is empty,
     whole-number parameters are written without a fraction, booleans as ``True`` and
@@ -338,7 +339,7 @@ def import_pytest_benchmark(*, source: Path, out: Path, platform: str | None = N
     ``iterations`` and ``rounds`` go to ``extra``. ``host`` comes from ``machine_info``
     (the host name only as its hash, as crossdock stores its own; memory is not
     recorded), ``engine`` has every key unknown, ``platform`` is *platform* (one of
-    :data:`bench.platform.PLATFORM_IDS`) or ``unknown``, with the reason. The run id is
+    :data:`bench.environment.platform.PLATFORM_IDS`) or ``unknown``, with the reason. The run id is
     the file's ``datetime`` plus a hash of its bytes, so importing a file again writes the
     same path and the report never counts it twice.
 
@@ -472,7 +473,7 @@ def _imported_host(machine: Mapping[str, Any]) -> dict[str, Any]:
         "cpu_model": cpu.get("brand_raw") or machine.get("processor") or None,
         "cpu_count": cpu.get("count"),
         "memory_bytes": None,  # not in machine_info
-        # the same hash as bench.host.host_id: a results file never names its machine
+        # the same hash as bench.environment.host.host_id: a results file never names its machine
         "hostname_hash": host.hash_hostname(str(node)) if node else None,
         "python": machine.get("python_version"),
         "python_implementation": machine.get("python_implementation"),

@@ -1,7 +1,7 @@
 """The HTML comparison report: one self-contained page built from results files.
 
-:func:`build_report` reads results (:func:`bench.frame.load_frame`), computes the
-statistics (:mod:`bench.stats`) and renders ``templates/report.html.j2`` with plotly.js
+:func:`build_report` reads results (:func:`bench.analysis.frame.load_frame`), computes the
+statistics (:mod:`bench.analysis.stats`) and renders ``templates/report.html.j2`` with plotly.js
 inlined once, so the page works offline and can be published as a single file.
 
 The page, top to bottom: a summary (per area, each platform's container figures as a
@@ -33,8 +33,9 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from bench import __version__, advice, invariants, stats
-from bench.frame import (
+from bench import __version__
+from bench.analysis import advice, invariants, stats
+from bench.analysis.frame import (
     LoadedFrame,
     headlines,
     is_native,
@@ -340,7 +341,7 @@ def _versus(
 
 
 def _cell_warnings(analysis: _Analysis) -> Iterator[str]:
-    """The :mod:`bench.advice` warnings of every cell, one per run, scenario and rule; the
+    """The :mod:`bench.analysis.advice` warnings of every cell, one per run, scenario and rule; the
     comparison with native is checked for headline cells only (those in the summary)."""
     short = {s.name: s.short for s in analysis.scenarios}
     needed_for_ci = stats.min_samples_for_ci()
@@ -915,7 +916,7 @@ def _fields(record: Mapping[str, Any], omit: Sequence[str] = ()) -> list[tuple[s
 
 def _render(analysis: _Analysis, inputs: Sequence[Path]) -> str:
     environment = Environment(
-        loader=PackageLoader("bench", "templates"),
+        loader=PackageLoader("bench.report", "templates"),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,

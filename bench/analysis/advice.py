@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from bench import stats
+from bench.analysis import stats
 
 RuleName = Literal["ci", "cv", "native", "indistinct"]
 
@@ -88,14 +88,14 @@ class Located:
 
 
 def too_variable(summary: stats.Summary, unit: str) -> bool:
-    """Whether the series' coefficient of variation is above :data:`bench.stats.CV_WARN`,
+    """Whether the series' coefficient of variation is above :data:`bench.analysis.stats.CV_WARN`,
     in a unit whose spread is a warning sign (not :data:`NO_CV_WARNING_UNITS`)."""
     return summary.cv is not None and summary.cv > stats.CV_WARN and unit not in NO_CV_WARNING_UNITS
 
 
 def cv_repeat(summary: stats.Summary) -> int:
     """The --repeat at which the median of a series as variable as *summary* would be
-    about as tight as one at :data:`bench.stats.CV_WARN` is now: the interval width shrinks
+    about as tight as one at :data:`bench.analysis.stats.CV_WARN` is now: the interval width shrinks
     roughly with the square root of n, so ``n * (cv / CV_WARN) ** 2``, rounded up, at most
     :data:`CV_REPEAT_LIMIT`."""
     cv = summary.cv or 0.0
@@ -116,8 +116,8 @@ def findings(
     check against the same metric of its native counterpart (``None`` for a native series
     or one without a counterpart), and is looked at only when *headline* (the series is
     the one standing for its variant in the comparison with native, see
-    :func:`bench.frame.headline_of`). *needed_for_ci* is
-    :func:`bench.stats.min_samples_for_ci`.
+    :func:`bench.analysis.frame.headline_of`). *needed_for_ci* is
+    :func:`bench.analysis.stats.min_samples_for_ci`.
     """
     if summary.n < needed_for_ci:
         yield Finding("ci", f"n = {summary.n}", needed_for_ci)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from bench.analysis.stats import summarize
 from bench.results import Result, RunDocument
-from bench.stats import summarize
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench import __version__, engine, host, places, platform, results, workloads
-from bench.context import EventLog, RunContext, work_root
-from bench.engine import Engine
+from bench import __version__, results, workloads
+from bench.driver.sampling import Adaptive, converged, outliers
+from bench.environment import engine, host, platform
+from bench.environment.engine import Engine
 from bench.errors import (
     BadInputError,
     EngineLostError,
@@ -34,7 +35,8 @@ from bench.errors import (
     UnusableEngineError,
 )
 from bench.metrics import metric
-from bench.sampling import Adaptive, converged, outliers
+from bench.provision import places
+from bench.provision.context import EventLog, RunContext, work_root
 from bench.scenarios import Scenario, Variant, resolve
 
 

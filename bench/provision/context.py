@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import images
-from bench.engine import LABEL_RUN, Engine
+from bench.environment.engine import LABEL_RUN, Engine
+from bench.provision import images
 
 
 @dataclass

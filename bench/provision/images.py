@@ -29,8 +29,8 @@ from typing import Any
 import docker.errors
 
 from bench import signals
-from bench.engine import Engine
-from bench.host import host_os
+from bench.environment.engine import Engine
+from bench.environment.host import host_os
 
 #: Pinned base image for the registry way (multi-arch index digest of alpine 3.20).
 BASE_IMAGE = "alpine:3.20@sha256:d9e853e87e55526f6b2917df91a2115c36dd7c696a35be12163d44e6e2a4b6bc"

@@ -42,8 +42,8 @@ from urllib.parse import urlparse
 import docker.errors
 
 from bench import signals
-from bench.context import RunContext
-from bench.host import host_os
+from bench.environment.host import host_os
+from bench.provision.context import RunContext
 from bench.workloads import SampleError, decoded, output_tail
 
 STATES = ("warm", "cold")

@@ -15,7 +15,7 @@ Paths (variant parameter ``path``; see :data:`PATHS`), server <- client:
   host's address (Linux: the bridge's gateway), else 127.0.0.1; never 0.0.0.0
   (:func:`probe_host_gateway`).
 
-``measure = "throughput"`` runs iperf3 (``-J``, parsed by :mod:`bench.iperf`) for
+``measure = "throughput"`` runs iperf3 (``-J``, parsed by :mod:`bench.tools.iperf`) for
 ``duration`` seconds after ``omit`` warm-up seconds, ``streams`` parallel streams,
 ``direction = "reverse"`` adding ``-R`` (the server sends). Metrics: ``bitrate`` at the
 receiving side, ``retransmits``, ``sender_cpu``, ``receiver_cpu``.
@@ -67,10 +67,11 @@ from typing import IO, Any, Literal, Protocol
 
 import docker.errors
 
-from bench import iperf, signals
-from bench.context import RunContext
-from bench.engine import Engine
+from bench import signals
+from bench.environment.engine import Engine
+from bench.provision.context import RunContext
 from bench.scenarios import Scalar, Scenario, Variant
+from bench.tools import iperf
 from bench.workloads import ParamSpec, SampleError, decoded, output_tail
 from bench.workloads.startup import force_remove, wait_exit
 

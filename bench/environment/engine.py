@@ -19,8 +19,8 @@ import docker.errors
 import docker.utils
 from docker.context import ContextAPI
 
+from bench.environment.host import alive, host_id
 from bench.errors import BadInputError, NoEngineError
-from bench.host import alive, host_id
 
 LABEL_MANAGED = "io.crossdock.managed"
 LABEL_RUN = "io.crossdock.run"

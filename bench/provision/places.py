@@ -23,8 +23,10 @@ from pathlib import Path
 
 import docker.errors
 
-from bench import host, images, signals
-from bench.context import RunContext
+from bench import signals
+from bench.environment import host
+from bench.provision import images
+from bench.provision.context import RunContext
 from bench.workloads import decoded
 
 #: file I/O targets; each is a variant value of parameter ``target``
