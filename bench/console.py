@@ -24,8 +24,9 @@ from rich.table import Table
 from bench.analysis import advice, invariants
 from bench.analysis.frame import headline_of, pair_with_natives, short_labels, variant_label
 from bench.analysis.stats import SampleSizeCheck, check_sample_size, min_samples_for_ci, summarize
+from bench.kinds import BASELINES
 from bench.metrics import format_value, metric
-from bench.results import BASELINES, Metric, Result, RunDocument
+from bench.results import Metric, Result, RunDocument
 from bench.validation import Comparison
 
 

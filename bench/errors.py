@@ -55,3 +55,10 @@ class EngineLostError(CrossdockError):
     """The engine stopped answering in the middle of a run (exit 3)."""
 
     exit_code = 3
+
+
+class SampleError(Exception):
+    """A repetition failed (non-zero exit, timeout, unparsable output); the message says how.
+
+    Not a :class:`CrossdockError`: the driver's failure boundary turns it into a variant's
+    ``failed`` status with this message; it never reaches the command line."""

@@ -26,34 +26,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.errors import ResultsError
+from bench.kinds import ADDED_PARAMS, KINDS
 from bench.metrics import UNITS, Direction
+from bench.plan import Scalar
 
 SCHEMA_VERSION = 1
 
-Scalar = str | int | float | bool
 Status = Literal["ok", "skipped", "failed"]
 RunStatus = Literal["complete", "partial"]
 
-KINDS: tuple[str, ...] = ("startup", "fileio", "network", "command")
 STATUSES: tuple[str, ...] = ("ok", "skipped", "failed")
 RUN_STATUSES: tuple[str, ...] = ("complete", "partial")
-
-#: kind -> the variant parameter and value that mark the native baseline of that kind:
-#: every other variant of a scenario can be divided by the baseline variant that agrees
-#: with it on all other parameters.
-BASELINES: dict[str, tuple[str, Scalar]] = {
-    "startup": ("runtime", "native"),
-    "fileio": ("target", "native"),
-    "network": ("path", "native-loopback"),
-    "command": ("target", "native"),
-}
-
-#: kind -> variant parameters added after results of that kind were first written, with
-#: what every earlier result did (a new parameter's default must be that behaviour).
-ADDED_PARAMS: dict[str, dict[str, Scalar]] = {
-    "startup": {"cache": "warm"},
-    "fileio": {"cache": "warm"},
-}
 
 #: schema version -> function converting a document of that version to the next one.
 UPCONVERTERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}

@@ -29,8 +29,8 @@ import itertools
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,7 @@ import tomli
 
 from bench import workloads
 from bench.errors import ScenarioError
-
-Scalar = str | int | float | bool
+from bench.plan import ParamSpec, Scalar, Scenario, Suite, Variant
 
 
 def scenario_dir() -> Path:
@@ -56,60 +55,6 @@ SUITES = ("quick", "default", "full")
 
 _TOP_KEYS = ("kind", "name", "description", "repetitions", "warmups", "timeout", "params", "matrix")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One point of a scenario's matrix: every parameter of the kind with its value."""
-
-    params: tuple[tuple[str, Scalar], ...]
-
-    def as_dict(self) -> dict[str, Scalar]:
-        return dict(self.params)
-
-    def __getitem__(self, key: str) -> Scalar:
-        return self.as_dict()[key]
-
-    def label(self, keys: Iterable[str] | None = None) -> str:
-        """``key=value`` pairs for humans, limited to *keys* when given, sorted by key as
-        the terminal's tables and the report label variants."""
-        shown = set(keys) if keys is not None else None
-        return ", ".join(
-            f"{k}={str(v).lower() if isinstance(v, bool) else v}"
-            for k, v in sorted(self.params, key=lambda item: item[0])
-            if shown is None or k in shown
-        )
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A validated scenario: what to run, in which variants, how many times."""
-
-    name: str
-    kind: str
-    description: str
-    variants: tuple[Variant, ...]
-    repetitions: int
-    warmups: int
-    timeout: float
-    path: Path | None = None
-
-    @property
-    def varying(self) -> tuple[str, ...]:
-        """The parameters whose value differs between variants (what a label should show)."""
-        keys = [k for k, _ in self.variants[0].params] if self.variants else []
-        return tuple(k for k in keys if len({v[k] for v in self.variants}) > 1)
-
-
-@dataclass(frozen=True)
-class Suite:
-    """A named set of scenarios with caps on their repetitions and warmups."""
-
-    name: str
-    description: str
-    scenarios: tuple[str, ...]
-    max_repetitions: int | None = None
-    max_warmups: int | None = None
 
 
 def load(path: Path) -> Scenario:
@@ -217,7 +162,7 @@ def _table_list(
 
 
 def _check_params(
-    params: Mapping[str, Any], specs: Mapping[str, workloads.ParamSpec], where: str, fail: Any
+    params: Mapping[str, Any], specs: Mapping[str, ParamSpec], where: str, fail: Any
 ) -> None:
     _check_keys(params, tuple(specs), where, fail)
     for key, value in params.items():

@@ -28,8 +28,9 @@ import numpy as np
 
 from bench import workloads
 from bench.metrics import metric
+from bench.plan import Scalar
 from bench.provision import cache
-from bench.results import Metric, Result, RunDocument, Scalar, result_path, write_atomic
+from bench.results import Metric, Result, RunDocument, result_path, write_atomic
 
 #: What marks a synthetic file: its ``host.os_version``.
 SYNTHETIC = "synthetic perf data"

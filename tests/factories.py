@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.results import Metric, Result, RunDocument, Scalar, result_path, write_atomic
+from bench.plan import Scalar
+from bench.results import Metric, Result, RunDocument, result_path, write_atomic
 from bench.workloads.startup import StartupWorkload
 
 #: metrics of a single container started alone (not the concurrency sweep's)

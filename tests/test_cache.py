@@ -14,8 +14,8 @@ import pytest
 from bench import driver, results
 from bench.environment import engine
 from bench.environment.captures import parse_capture
+from bench.errors import SampleError
 from bench.provision import cache
-from bench.workloads import SampleError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "docker-info"
 
@@ -190,7 +190,7 @@ def test_startup_variants_take_a_cache_state() -> None:
 def test_a_warm_variant_beside_a_cold_one_is_re_warmed_after_each_drop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bench.scenarios import Variant
+    from bench.plan import Variant
     from bench.workloads.startup import StartupWorkload
 
     workload = StartupWorkload()

@@ -125,8 +125,8 @@ target = ["native", "container"]
 
 
 def test_a_relative_workspace_is_relative_to_the_scenario_file() -> None:
-    from bench.scenarios import Scenario
-    from bench.workloads import SampleError
+    from bench.errors import SampleError
+    from bench.plan import Scenario
     from bench.workloads.command import workspace_dir
 
     here = Path(__file__).parent

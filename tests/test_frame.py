@@ -30,13 +30,13 @@ from bench.analysis.frame import (
     SAMPLE_COLUMNS,
     headline_of,
     headlines,
-    is_native,
     load_frame,
     native_counterparts,
     short_labels,
     variant_label,
     varying_labels,
 )
+from bench.kinds import is_native
 from bench.results import Result, RunDocument, read, write_atomic
 
 # --- tests ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bench.environment import engine
-from bench.workloads import SampleError
+from bench.errors import SampleError
 from bench.workloads.network import check_address
 
 #: GET /networks of a Docker Desktop for Mac engine, trimmed to what the rule reads

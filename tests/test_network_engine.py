@@ -18,8 +18,8 @@ import pytest
 from bench import driver, results
 from bench.cli import main
 from bench.environment import engine
+from bench.errors import SampleError
 from bench.metrics import METRICS
-from bench.workloads import SampleError
 from bench.workloads.network import PATHS, NetworkWorkload, check_address, round_trips
 
 engine_test = pytest.mark.engine

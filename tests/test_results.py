@@ -13,6 +13,7 @@ from factories import make_document, result
 
 from bench import results
 from bench.errors import ResultsError
+from bench.kinds import ADDED_PARAMS
 
 
 def document(status: str = "partial", n_results: int = 1) -> results.RunDocument:
@@ -128,6 +129,6 @@ def test_added_parameters_default_to_the_old_behaviour() -> None:
     from bench import workloads
 
     kinds = workloads.registry()
-    for kind, added in results.ADDED_PARAMS.items():
+    for kind, added in ADDED_PARAMS.items():
         for name, old in added.items():
             assert kinds[kind].params[name].default == old, (kind, name)

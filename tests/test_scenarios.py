@@ -8,8 +8,9 @@ import pytest
 
 from bench import scenarios
 from bench.errors import ScenarioError
+from bench.kinds import BASELINES
+from bench.plan import Scenario
 from bench.provision import places
-from bench.results import BASELINES
 from bench.tools import fio
 from bench.workloads.fileio import WORKLOADS
 
@@ -146,7 +147,7 @@ def test_suite_caps_and_overrides() -> None:
 DEFAULT_FIXED_SECONDS = 330
 
 
-def fixed_seconds(scenario: scenarios.Scenario) -> float:
+def fixed_seconds(scenario: Scenario) -> float:
     """Seconds *scenario* spends in time-based jobs over all its repetitions and warmups."""
     per_round = 0.0
     for variant in scenario.variants:

@@ -27,8 +27,10 @@ import pandas as pd
 
 from bench import results
 from bench.errors import ResultsError
+from bench.kinds import is_native
 from bench.metrics import METRICS
-from bench.results import BASELINES, Result, RunDocument, Scalar
+from bench.plan import Scalar
+from bench.results import Result, RunDocument
 
 #: Columns of :attr:`LoadedFrame.samples`, before the ``v_<param>`` columns.
 SAMPLE_COLUMNS: tuple[str, ...] = (
@@ -274,12 +276,6 @@ def _ordered(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """*frame* with *columns* first, then its ``v_`` columns sorted by name."""
     params = sorted(c for c in frame.columns if c.startswith(PARAM_PREFIX))
     return frame.reindex(columns=[*columns, *params])
-
-
-def is_native(kind: str, variant: Mapping[str, Any]) -> bool:
-    """Whether *variant* of a *kind* workload is a native baseline (see :data:`BASELINES`)."""
-    rule = BASELINES.get(kind)
-    return rule is not None and variant.get(rule[0]) == rule[1]
 
 
 def native_counterparts(documents: Iterable[RunDocument]) -> dict[tuple[str, str, str], str]:

@@ -35,9 +35,10 @@ from bench.errors import (
     UnusableEngineError,
 )
 from bench.metrics import metric
+from bench.plan import Scenario, Variant
 from bench.provision import places
 from bench.provision.context import EventLog, RunContext, work_root
-from bench.scenarios import Scenario, Variant, resolve
+from bench.scenarios import resolve
 
 
 class Progress(Protocol):

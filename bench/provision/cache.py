@@ -43,8 +43,9 @@ import docker.errors
 
 from bench import signals
 from bench.environment.host import host_os
+from bench.errors import SampleError
 from bench.provision.context import RunContext
-from bench.workloads import SampleError, decoded, output_tail
+from bench.provision.processes import decoded, output_tail
 
 STATES = ("warm", "cold")
 DROP_CACHES = Path("/proc/sys/vm/drop_caches")

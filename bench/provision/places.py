@@ -27,7 +27,7 @@ from bench import signals
 from bench.environment import host
 from bench.provision import images
 from bench.provision.context import RunContext
-from bench.workloads import decoded
+from bench.provision.processes import decoded
 
 #: file I/O targets; each is a variant value of parameter ``target``
 TARGETS: tuple[str, ...] = ("native", "bind", "volume", "container", "tmpfs", "bind-windows")

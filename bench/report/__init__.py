@@ -38,22 +38,16 @@ from bench.analysis import advice, invariants, stats
 from bench.analysis.frame import (
     LoadedFrame,
     headlines,
-    is_native,
     load_frame,
     native_counterparts,
     scenario_variants,
     variant_label,
     varying_labels,
 )
+from bench.kinds import AREAS, is_native
 from bench.metrics import METRICS, format_value
-from bench.results import RunDocument, Scalar
-
-#: The areas of the summary, in page order: workload kind and heading.
-AREAS: tuple[tuple[str, str], ...] = (
-    ("startup", "Container startup"),
-    ("fileio", "File I/O"),
-    ("network", "Network"),
-)
+from bench.plan import Scalar
+from bench.results import RunDocument
 
 #: Okabe & Ito's colour-blind-safe palette (2008), most distinct first, without yellow
 #: (too faint on white); each series also gets its own marker symbol.

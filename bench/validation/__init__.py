@@ -14,7 +14,8 @@ from typing import Any
 
 from bench.analysis.stats import ratio_of_medians, summarize
 from bench.metrics import metric
-from bench.results import Metric, Result, Scalar
+from bench.plan import Scalar
+from bench.results import Metric, Result
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import json
 import shutil
 import subprocess
 
+from bench.plan import Scalar, Scenario, Variant
 from bench.provision.context import RunContext
-from bench.scenarios import Scalar, Scenario, Variant
 from bench.validation import Comparison, Validation, compare, samples_result
 from bench.workloads.fileio import FileioWorkload, parse_size
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from bench.plan import Scalar, Scenario, Variant
 from bench.provision.context import RunContext
-from bench.scenarios import Scalar, Scenario, Variant
 from bench.validation import Validation, compare, samples_result
 from bench.workloads.network import LOOPBACK, NetworkWorkload, free_port
 

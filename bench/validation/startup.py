@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.plan import Scenario, Variant
 from bench.provision.context import RunContext
-from bench.scenarios import Scenario, Variant
 from bench.validation import Comparison, Validation, compare, samples_result
 from bench.workloads.startup import StartupWorkload
 

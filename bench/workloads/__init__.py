@@ -7,44 +7,14 @@ driver and ``crossdock list`` all read it (STYLE rules 4 and 6).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from bench.kinds import KINDS
 
 if TYPE_CHECKING:
+    from bench.plan import ParamSpec, Scalar, Scenario, Variant
     from bench.provision.context import RunContext
-    from bench.scenarios import Scalar, Scenario, Variant
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One variant parameter of a workload kind: its type, allowed values and default."""
-
-    type: type
-    default: Scalar
-    choices: tuple[Scalar, ...] | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    help: str = ""
-    #: extra check of a value's form (e.g. a size like "128MiB"): the problem, or None
-    validator: Callable[[Any], str | None] | None = None
-
-    def check(self, name: str, value: object) -> str | None:
-        """Why *value* is not valid for parameter *name*, or ``None`` when it is."""
-        # bool is an int subclass: keep them apart so `concurrency = true` is refused;
-        # a whole number is a fine float
-        is_bool = isinstance(value, bool)
-        fits = isinstance(value, self.type) or (self.type is float and isinstance(value, int))
-        if not fits or is_bool != (self.type is bool):
-            return f"must be {self.type.__name__}, not {type(value).__name__} ({value!r})"
-        if self.choices is not None and value not in self.choices:
-            valid = ", ".join(str(c) for c in self.choices)
-            return f"unknown value {value!r} (valid: {valid})"
-        if self.minimum is not None and isinstance(value, int | float) and value < self.minimum:
-            return f"{value!r} is below the minimum {self.minimum:g}"
-        if self.maximum is not None and isinstance(value, int | float) and value > self.maximum:
-            return f"{value!r} is above the maximum {self.maximum:g}"
-        return self.validator(value) if self.validator is not None else None
 
 
 class Workload(Protocol):
@@ -89,39 +59,12 @@ class Workload(Protocol):
         """The ``tool`` record and ``extra`` facts stored with the variant's result."""
 
 
-class SampleError(Exception):
-    """A repetition failed (non-zero exit, timeout, unparsable output); the message says how."""
-
-
-def decoded(data: bytes | None) -> str:
-    """A tool's output bytes as text (undecodable bytes replaced)."""
-    return data.decode("utf-8", "replace") if data else ""
-
-
-def output_tail(
-    text: str, *, lines: int = 1, limit: int = 300, prefix: str = "", empty: str = ""
-) -> str:
-    """The last non-empty *lines* of a tool's output, joined and cut to *limit*
-    characters, after *prefix*: what an error message quotes; *empty* for no output."""
-    found = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return f"{prefix}{' | '.join(found[-lines:])[:limit]}" if found else empty
-
-
-#: kind -> "module:class" of its workload, imported on first use.
-_KINDS: dict[str, str] = {
-    "startup": "bench.workloads.startup:StartupWorkload",
-    "network": "bench.workloads.network:NetworkWorkload",
-    "fileio": "bench.workloads.fileio:FileioWorkload",
-    "command": "bench.workloads.command:CommandWorkload",
-}
-
-
 def registry() -> dict[str, Workload]:
     """Name-keyed table of the workload kinds."""
     table: dict[str, Workload] = {}
-    for kind, where in _KINDS.items():
-        module, cls = where.split(":")
-        table[kind] = getattr(importlib.import_module(module), cls)()
+    for kind in KINDS.values():
+        module, cls = kind.workload.split(":")
+        table[kind.name] = getattr(importlib.import_module(module), cls)()
     return table
 
 

@@ -20,10 +20,11 @@ import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from bench.errors import SampleError
+from bench.plan import ParamSpec, Scalar, Scenario, Variant
 from bench.provision import places
 from bench.provision.context import RunContext
-from bench.scenarios import Scalar, Scenario, Variant
-from bench.workloads import ParamSpec, SampleError, output_tail
+from bench.provision.processes import output_tail
 
 #: crossdock's own images; any other ``image`` value is an image reference used as is
 OWN_IMAGES = ("tools", "busybox")

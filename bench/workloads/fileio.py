@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.errors import SampleError
+from bench.plan import ParamSpec, Scalar, Scenario, Variant
 from bench.provision import cache, places
 from bench.provision.context import RunContext
-from bench.scenarios import Scalar, Scenario, Variant
+from bench.provision.processes import output_tail
 from bench.tools import fio
-from bench.workloads import ParamSpec, SampleError, output_tail
 
 WORKLOADS: tuple[str, ...] = (*fio.JOBS, "metadata", "tree")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(|k|kb|kib|m|mb|mib|g|gb|gib)\s*$", re.IGNORECASE)

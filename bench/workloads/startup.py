@@ -25,10 +25,10 @@ import docker.errors
 import requests.exceptions
 
 from bench import signals
+from bench.errors import SampleError
+from bench.plan import ParamSpec, Scalar, Scenario, Variant
 from bench.provision import cache
 from bench.provision.context import RunContext
-from bench.scenarios import Scalar, Scenario, Variant
-from bench.workloads import ParamSpec, SampleError
 
 #: the container port published by ``publish = true`` (bound to 127.0.0.1 only)
 PUBLISHED_PORT = 8080

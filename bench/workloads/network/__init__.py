@@ -69,10 +69,11 @@ import docker.errors
 
 from bench import signals
 from bench.environment.engine import Engine
+from bench.errors import SampleError
+from bench.plan import ParamSpec, Scalar, Scenario, Variant
 from bench.provision.context import RunContext
-from bench.scenarios import Scalar, Scenario, Variant
+from bench.provision.processes import decoded, output_tail
 from bench.tools import iperf
-from bench.workloads import ParamSpec, SampleError, decoded, output_tail
 from bench.workloads.startup import force_remove, wait_exit
 
 LOOPBACK = "127.0.0.1"
