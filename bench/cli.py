@@ -274,7 +274,7 @@ def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int
 
 def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
     from bench import driver
-    from bench.environment import engine, platform
+    from bench.environment import engine, platform, records
     from bench.provision import places
 
     if args.source is not None:
@@ -285,8 +285,8 @@ def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
         record = platform.detect_capture(text, host_os=args.host_os)
     else:
         eng = engine.connect(args.context)
-        record = driver.platform_record(eng)
-        with driver.run_context(driver.new_run_id(), eng) as ctx:
+        record = records.platform_record(eng)
+        with driver.run_context(records.new_run_id(), eng) as ctx:
             fs_type, reason = places.probe_file_sharing(ctx)
         if fs_type is not None:
             record = record.with_file_sharing(fs_type, reason)

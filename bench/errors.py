@@ -62,3 +62,10 @@ class SampleError(Exception):
 
     Not a :class:`CrossdockError`: the driver's failure boundary turns it into a variant's
     ``failed`` status with this message; it never reaches the command line."""
+
+
+def first_line(error: BaseException, limit: int | None = 300) -> str:
+    """The first line of *error*'s message, cut to *limit* characters (the error's type
+    name when it has no message): what a recorded reason or a one-line message quotes."""
+    text = str(error).strip().splitlines()
+    return text[0][:limit] if text else type(error).__name__

@@ -10,7 +10,7 @@ import pytest
 
 from bench import driver, results
 from bench.cli import main
-from bench.environment import captures, engine
+from bench.environment import captures, engine, records
 from bench.errors import UnusableEngineError
 
 CAPTURE = (
@@ -28,7 +28,7 @@ def windows_engine() -> engine.Engine:
 def test_a_windows_containers_engine_is_not_usable() -> None:
     with pytest.raises(UnusableEngineError, match="runs windows containers") as info:
         driver._usable(windows_engine())
-    assert driver.platform_record(info.value).id == "windows-containers"
+    assert records.platform_record(info.value).id == "windows-containers"
     reason = driver._no_engine_reason(info.value)
     assert reason is not None and reason.startswith("no usable engine")
 

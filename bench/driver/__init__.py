@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
-import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench import __version__, results, workloads
+from bench import results, workloads
 from bench.driver.sampling import Adaptive, converged, outliers
-from bench.environment import engine, host, platform
+from bench.environment import engine, host, records
 from bench.environment.engine import Engine
+from bench.environment.records import (
+    finish_document,
+    new_document,
+    new_run_id,
+    platform_record,
+)
 from bench.errors import (
     BadInputError,
     EngineLostError,
@@ -33,6 +36,7 @@ from bench.errors import (
     PlatformMismatchError,
     ResultsWriteError,
     UnusableEngineError,
+    first_line,
 )
 from bench.metrics import metric
 from bench.plan import Scenario, Variant
@@ -148,7 +152,7 @@ def resume(
             raise
         eng = e
     _check_expected([(context, eng)], str(document.platform["id"]))
-    resumed = [*document.run.get("resumed", []), {"at": _now(), "argv": list(argv)}]
+    resumed = [*document.run.get("resumed", []), {"at": records.now(), "argv": list(argv)}]
     document = replace(document, run={**document.run, "resumed": resumed})
     session = _Session(eng, document, path)
     sampling = document.run.get("sampling")
@@ -345,33 +349,6 @@ def _sweep_scratch(root: Path) -> None:
             shutil.rmtree(owner.parent, ignore_errors=True)
 
 
-def new_document(
-    *,
-    run_id: str,
-    eng: Engine | NoEngineError,
-    context: str | None,
-    argv: Sequence[str],
-    run_extra: Mapping[str, Any] | None = None,
-) -> results.RunDocument:
-    """A new, still ``partial`` results document: run, host, engine and platform records."""
-    live = eng.engine if isinstance(eng, UnusableEngineError) else eng
-    return results.RunDocument(
-        run={
-            "id": run_id,
-            "started_at": _now(),
-            "finished_at": None,
-            "harness_version": __version__,
-            "argv": list(argv),
-            "status": "partial",
-            "context": context,
-            **(run_extra or {}),
-        },
-        host=host.facts(),
-        engine=engine_record(live if isinstance(live, Engine) else None),
-        platform=platform_record(eng).to_json(),
-    )
-
-
 def with_file_sharing(document: results.RunDocument, ctx: RunContext) -> results.RunDocument:
     """*document* with ``platform.file_sharing`` probed on the engine (DESIGN 3.3); a probe
     that fails says why in ``platform.detection`` instead of guessing."""
@@ -381,21 +358,13 @@ def with_file_sharing(document: results.RunDocument, ctx: RunContext) -> results
         fs_type, reason = places.probe_file_sharing(ctx)
     except Exception as e:  # noqa: BLE001 - a failed probe is recorded, not fatal
         _check_engine(ctx)
-        fs_type, reason = None, f"file-sharing probe failed: {_describe(e)}"
+        fs_type, reason = None, f"file-sharing probe failed: {first_line(e, 500)}"
     record = {
         **document.platform,
         "file_sharing": fs_type,
         "detection": [*document.platform["detection"], reason],
     }
     return replace(document, platform=record)
-
-
-def finish_document(document: results.RunDocument, *, complete: bool) -> results.RunDocument:
-    """*document* with its end time set, and marked ``complete`` when *complete*."""
-    run = {**document.run, "finished_at": _now()}
-    if complete:
-        run["status"] = "complete"
-    return replace(document, run=run)
 
 
 # --- one scenario: the failure boundary ------------------------------------------------------
@@ -507,7 +476,7 @@ def _prepare(
     except Exception as e:  # noqa: BLE001 - the failure boundary (STYLE 7)
         _check_engine(ctx)
         for state in active:
-            state.status, state.reason = "failed", f"preparing: {_describe(e)}"
+            state.status, state.reason = "failed", f"preparing: {first_line(e, 500)}"
         return
     for state in active:
         reason = workload.skip_reason(ctx, state.variant)
@@ -529,7 +498,7 @@ def _sample_once(
     except Exception as e:  # noqa: BLE001 - the failure boundary (STYLE 7)
         _check_engine(ctx)
         where = "sample" if record else "warmup"
-        state.status, state.reason = "failed", f"{where} {index + 1}: {_describe(e)}"
+        state.status, state.reason = "failed", f"{where} {index + 1}: {first_line(e, 500)}"
         return
     if record:
         for name, value in values.items():
@@ -545,7 +514,7 @@ def _result(
         try:
             tool, extra = workload.describe(ctx, state.variant)
         except Exception as e:  # noqa: BLE001 - describing must not lose the samples
-            extra = {"describe_error": _describe(e)}
+            extra = {"describe_error": first_line(e, 500)}
     extra |= {"repetitions": scenario.repetitions, "warmups": scenario.warmups}
     if state.stopped:
         extra["sampling"] = {"mode": "adaptive", "stopped": state.stopped}
@@ -581,102 +550,11 @@ def _check_engine(ctx: RunContext) -> None:
         )
 
 
-def _describe(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0][:500]
-
-
-def _first(error: BaseException) -> str:
-    return str(error).splitlines()[0]
-
-
 def _no_engine_reason(eng: Engine | NoEngineError) -> str | None:
     if isinstance(eng, UnusableEngineError):
-        return f"no usable engine: {str(eng).splitlines()[0]}"
+        return f"no usable engine: {first_line(eng, None)}"
     if isinstance(eng, NoEngineError):
         virtualization = host.hypervisor_problem()
         prefix = f"{virtualization}; " if virtualization else ""
-        return f"{prefix}no engine: {str(eng).splitlines()[0]}"
+        return f"{prefix}no engine: {first_line(eng, None)}"
     return None
-
-
-# --- records ---------------------------------------------------------------------------------
-
-
-def new_run_id() -> str:
-    """A sortable, unique run id: UTC start time and random suffix."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def engine_record(eng: Engine | None) -> dict[str, Any]:
-    """The ``engine`` section: what is in effect, read from the engine at run time."""
-    info = eng.info if eng else {}
-    version = eng.version if eng else {}
-    return {
-        "server_version": info.get("ServerVersion"),
-        "api_version": version.get("ApiVersion"),
-        "operating_system": info.get("OperatingSystem"),
-        "kernel_version": info.get("KernelVersion"),
-        "os_type": info.get("OSType"),
-        "architecture": info.get("Architecture"),
-        "ncpu": info.get("NCPU"),
-        "mem_total": info.get("MemTotal"),
-        "storage_driver": info.get("Driver"),
-        "cgroup_driver": info.get("CgroupDriver"),
-        "cgroup_version": info.get("CgroupVersion"),
-        # not exposed by the engine API; the network workload probes it where it matters
-        "userland_proxy": None,
-        "context": eng.target.context if eng else None,
-        "endpoint": eng.target.endpoint if eng else None,
-        "cli_version": _cli_version(eng) if eng else None,
-        "raw_info": info,
-        "raw_version": version,
-    }
-
-
-def _cli_version(eng: Engine) -> str | None:
-    cli = eng.cli()
-    if cli is None:
-        return None
-    try:
-        out = subprocess.run(
-            [*cli, "version", "--format", "{{.Client.Version}}"],
-            capture_output=True,
-            text=True,
-            timeout=15,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def platform_record(eng: Engine | NoEngineError) -> platform.Platform:
-    """What platform this engine is, and how we know (DESIGN 3.3)."""
-    if isinstance(eng, UnusableEngineError) and isinstance(eng.engine, Engine):
-        return platform_record(eng.engine)
-    if isinstance(eng, NoEngineError):
-        return platform.Platform(
-            id="unknown",
-            family="unknown",
-            host_os=host.host_os(),
-            vm=None,
-            file_sharing=None,
-            detection=tuple(
-                reason
-                for reason in (host.hypervisor_problem(), f"no engine answered: {_first(eng)}")
-                if reason
-            ),
-        )
-    return platform.detect(
-        info=eng.info,
-        version=eng.version,
-        host_os=host.host_os(),
-        wsl=host.in_wsl(),
-        context=eng.target.context,
-        endpoint=eng.target.endpoint,
-    )

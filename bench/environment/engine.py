@@ -20,7 +20,7 @@ import docker.utils
 from docker.context import ContextAPI
 
 from bench.environment.host import alive, host_id
-from bench.errors import BadInputError, NoEngineError
+from bench.errors import BadInputError, NoEngineError, first_line
 
 LABEL_MANAGED = "io.crossdock.managed"
 LABEL_RUN = "io.crossdock.run"
@@ -231,12 +231,12 @@ def connect(context: str | None = None) -> Engine:
     except docker.errors.DockerException as e:
         raise NoEngineError(
             f"No Docker engine answered at {target.endpoint}"
-            f"{f' (context {target.context!r})' if target.context else ''}: {_short(e)}.\n"
+            f"{f' (context {target.context!r})' if target.context else ''}: {first_line(e)}.\n"
             f"{_WHAT_TO_DO}"
         ) from None
     except Exception as e:  # noqa: BLE001 - transport errors of every kind mean "no engine"
         raise NoEngineError(
-            f"No Docker engine answered at {target.endpoint}: {_short(e)}.\n{_WHAT_TO_DO}"
+            f"No Docker engine answered at {target.endpoint}: {first_line(e)}.\n{_WHAT_TO_DO}"
         ) from None
     return Engine(client=client, target=target, info=info, version=version)
 
@@ -247,11 +247,6 @@ def _object_name(kind: str, obj: Any) -> str:
         names = obj.attrs.get("Names") or [obj.id]
         return str(names[0]).lstrip("/")
     return str(obj.short_id if kind == "images" else obj.name)
-
-
-def _short(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:300] if text else type(error).__name__
 
 
 def _quietly(action: Any) -> int:

@@ -482,7 +482,7 @@ def _imported_host(machine: Mapping[str, Any]) -> dict[str, Any]:
 
 def _no_engine() -> dict[str, Any]:
     """The ``engine`` section of a run no engine took part in, as a run without one has."""
-    from bench.driver import engine_record  # the docker SDK only when importing
+    from bench.environment.records import engine_record  # docker SDK on import only
 
     return engine_record(None)
 

@@ -31,6 +31,7 @@ import docker.errors
 from bench import signals
 from bench.environment.engine import Engine
 from bench.environment.host import host_os
+from bench.errors import first_line
 
 #: Pinned base image for the registry way (multi-arch index digest of alpine 3.20).
 BASE_IMAGE = "alpine:3.20@sha256:d9e853e87e55526f6b2917df91a2115c36dd7c696a35be12163d44e6e2a4b6bc"
@@ -223,6 +224,6 @@ def _tool_version(engine: Engine, tag: str, tool: str, labels: Mapping[str, str]
             stderr=True,
         )
     except docker.errors.DockerException as e:
-        return f"unknown ({str(e).splitlines()[0][:120]})"
+        return f"unknown ({first_line(e, 120)})"
     text = out.decode("utf-8", "replace").strip()
     return text.splitlines()[0].strip() if text else "unknown"

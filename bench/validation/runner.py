@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import driver, results
-from bench.environment import engine
+from bench.environment import engine, records
 from bench.validation import Validation
 
 #: area -> (module with ``run(ctx, *, rounds)``, default rounds)
@@ -33,8 +33,8 @@ def validate(
     results file they were stored in (``run.purpose = "validate"``)."""
     chosen = list(areas) or list(AREAS)
     eng = engine.connect(context)
-    run_id = driver.new_run_id()
-    document = driver.new_document(
+    run_id = records.new_run_id()
+    document = records.new_document(
         run_id=run_id, eng=eng, context=context, argv=argv, run_extra={"purpose": "validate"}
     )
     path = results.result_path(out, str(document.platform["id"]), run_id)
@@ -55,9 +55,9 @@ def validate(
                 if progress:
                     progress.step(area)
         except BaseException:
-            results.write_atomic(path, driver.finish_document(document, complete=False))
+            results.write_atomic(path, records.finish_document(document, complete=False))
             raise
-    results.write_atomic(path, driver.finish_document(document, complete=True))
+    results.write_atomic(path, records.finish_document(document, complete=True))
     return done, path
 
 

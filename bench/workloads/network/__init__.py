@@ -69,7 +69,7 @@ import docker.errors
 
 from bench import signals
 from bench.environment.engine import Engine
-from bench.errors import SampleError
+from bench.errors import SampleError, first_line
 from bench.plan import ParamSpec, Scalar, Scenario, Variant
 from bench.provision.context import RunContext
 from bench.provision.processes import decoded, output_tail
@@ -557,7 +557,7 @@ class NetworkWorkload:
             try:
                 self._gateway = probe_host_gateway(ctx)
             except Exception as e:  # noqa: BLE001 - any failure of the probe is the skip's reason
-                self._gateway = f"could not probe the host from a container: {_first_line(e)}"
+                self._gateway = f"could not probe the host from a container: {first_line(e)}"
         return self._gateway
 
 
@@ -1175,8 +1175,3 @@ def _one_version(versions: Mapping[str, str]) -> str:
     if len(set(versions.values())) == 1:
         return next(iter(versions.values()))
     return "; ".join(f"{side}: {v}" for side, v in versions.items()) or "unknown"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:300] if text else type(error).__name__
