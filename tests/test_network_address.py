@@ -3,6 +3,7 @@ local engine the private host-gateway a VM-backed engine uses to reach the host.
 
 from __future__ import annotations
 
+import ipaddress
 from types import SimpleNamespace
 from typing import Any
 
@@ -53,7 +54,9 @@ def test_a_remote_engines_gateway_is_refused() -> None:
 
 @pytest.mark.engine
 def test_the_live_engines_bridge_gateway_is_allowed(live_engine: engine.Engine) -> None:
-    bridge = live_engine.api.inspect_network("bridge")
-    gateway = bridge["IPAM"]["Config"][0]["Gateway"]
+    config = live_engine.api.inspect_network("bridge")["IPAM"]["Config"][0]
+    # a freshly started dockerd may record no Gateway for the default bridge: the daemon
+    # then gives the bridge the subnet's first address
+    gateway = config.get("Gateway") or str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
     check_address(live_engine, gateway)
     check_address(live_engine, "127.0.0.1")
