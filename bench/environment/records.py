@@ -17,6 +17,7 @@ from typing import Any
 from bench import __version__, results
 from bench.environment import host, platform
 from bench.environment.engine import Engine
+from bench.environment.privacy import scrubbed, shareable_endpoint, shareable_info
 from bench.errors import NoEngineError, UnusableEngineError, first_line
 
 
@@ -43,8 +44,16 @@ def new_document(
         },
         host=host.facts(),
         engine=engine_record(live if isinstance(live, Engine) else None),
-        platform=platform_record(eng).to_json(),
+        platform=_shareable(platform_record(eng).to_json(), live),
     )
+
+
+def _shareable(record: dict[str, Any], eng: object) -> dict[str, Any]:
+    """A platform record whose detection reasons name no machine, engine or user."""
+    if not isinstance(eng, Engine):
+        return record
+    reasons = [scrubbed(r, eng.info, eng.target.endpoint) for r in record["detection"]]
+    return {**record, "detection": reasons}
 
 
 def finish_document(document: results.RunDocument, *, complete: bool) -> results.RunDocument:
@@ -84,9 +93,9 @@ def engine_record(eng: Engine | None) -> dict[str, Any]:
         # not exposed by the engine API; the network workload probes it where it matters
         "userland_proxy": None,
         "context": eng.target.context if eng else None,
-        "endpoint": eng.target.endpoint if eng else None,
+        "endpoint": shareable_endpoint(eng.target.endpoint) if eng else None,
         "cli_version": _cli_version(eng) if eng else None,
-        "raw_info": info,
+        "raw_info": shareable_info(info),
         "raw_version": version,
     }
 
