@@ -11,7 +11,7 @@ import pytest
 
 from bench.environment import engine
 from bench.errors import SampleError
-from bench.workloads.network import check_address
+from bench.workloads.network.addresses import check_address
 
 #: GET /networks of a Docker Desktop for Mac engine, trimmed to what the rule reads
 DESKTOP_NETWORKS = [

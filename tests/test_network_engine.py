@@ -20,7 +20,9 @@ from bench.cli import main
 from bench.environment import engine
 from bench.errors import SampleError
 from bench.metrics import METRICS
-from bench.workloads.network import PATHS, NetworkWorkload, check_address, round_trips
+from bench.workloads.network import PATHS, NetworkWorkload
+from bench.workloads.network.addresses import check_address
+from bench.workloads.network.programs import round_trips
 
 engine_test = pytest.mark.engine
 

@@ -22,7 +22,7 @@ import docker
 import pytest
 
 from bench.environment import engine
-from bench.workloads.network import configured_userland_proxy, engine_dockerd, userland_proxy
+from bench.environment.dockerd import configured_userland_proxy, engine_dockerd, userland_proxy
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/cmdline").exists(), reason="dockerd processes are found in /proc"

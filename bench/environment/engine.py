@@ -9,6 +9,7 @@ platform default socket. Everything crossdock creates carries :data:`LABEL_MANAG
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -190,6 +191,15 @@ class Engine:
 
     def close(self) -> None:
         self.client.close()
+
+
+def engine_is_local(engine: Engine) -> bool:
+    """Whether the engine runs on this machine (a local socket or pipe, or TCP to loopback)."""
+    endpoint = engine.target.endpoint
+    if endpoint.startswith(("unix://", "npipe://")):
+        return True
+    host = re.sub(r"^tcp://", "", endpoint).rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "127.0.0.1", "::1")
 
 
 def labels(run_id: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:

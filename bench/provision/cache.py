@@ -33,7 +33,6 @@ for a cold one (:func:`tree_cold`: the cache dropped between unpacking and walki
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +40,11 @@ from urllib.parse import urlparse
 
 import docker.errors
 
-from bench import signals
 from bench.environment.host import host_os
 from bench.errors import SampleError
+from bench.provision import containers
 from bench.provision.context import RunContext
-from bench.provision.processes import decoded, output_tail
+from bench.provision.processes import output_tail
 
 STATES = ("warm", "cold")
 DROP_CACHES = Path("/proc/sys/vm/drop_caches")
@@ -175,26 +174,16 @@ def drop(ctx: RunContext, method: Method, timeout: float = 120.0) -> None:
     host_config = api.create_host_config(cap_add=["SYS_ADMIN"], network_mode="none")
     # what the CLI's --security-opt systempaths=unconfined sends: /proc/sys unmasked, writable
     host_config |= {"MaskedPaths": [], "ReadonlyPaths": []}
-    image = ctx.image(method.image).tag
-    with signals.deferred():  # an interrupted create finishes server-side, unseen by cleanup
-        cid = api.create_container(
-            image=image,
-            command=["sh", "-c", _DROP_SCRIPT],
-            labels=dict(ctx.labels),
-            host_config=host_config,
-        )["Id"]
+    spec = containers.Spec(
+        ctx.image(method.image).tag, ["sh", "-c", _DROP_SCRIPT], ctx.labels, host_config
+    )
     try:
-        try:
-            api.start(cid)
-            status = int(api.wait(cid, timeout=timeout)["StatusCode"])
-            message = output_tail(decoded(api.logs(cid, stdout=True, stderr=True)))
-        except docker.errors.APIError as e:
-            status, message = -1, str(e.explanation or e)
-        if status != 0:
-            raise SampleError(
-                "a container with CAP_SYS_ADMIN could not drop the engine's page cache "
-                f"({message or f'exit {status}'}); a rootless engine cannot make cold starts"
-            )
-    finally:
-        with contextlib.suppress(docker.errors.NotFound):
-            api.remove_container(cid, v=True, force=True)
+        done = containers.run(api, spec, timeout=timeout)
+        status, message = done.code, output_tail(done.stderr) or output_tail(done.stdout)
+    except docker.errors.APIError as e:
+        status, message = -1, str(e.explanation or e)
+    if status != 0:
+        raise SampleError(
+            "a container with CAP_SYS_ADMIN could not drop the engine's page cache "
+            f"({message or f'exit {status}'}); a rootless engine cannot make cold starts"
+        )

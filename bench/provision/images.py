@@ -31,7 +31,9 @@ import docker.errors
 from bench import signals
 from bench.environment.engine import Engine
 from bench.environment.host import host_os
-from bench.errors import first_line
+from bench.errors import SampleError, first_line
+from bench.provision import containers
+from bench.provision.processes import output_tail
 
 #: Pinned base image for the registry way (multi-arch index digest of alpine 3.20).
 BASE_IMAGE = "alpine:3.20@sha256:d9e853e87e55526f6b2917df91a2115c36dd7c696a35be12163d44e6e2a4b6bc"
@@ -213,17 +215,13 @@ def _tar(generated: Mapping[str, bytes], copied: Mapping[str, Path]) -> io.Bytes
 
 
 def _tool_version(engine: Engine, tag: str, tool: str, labels: Mapping[str, str]) -> str:
+    host_config = engine.api.create_host_config(network_mode="none")
+    spec = containers.Spec(tag, _VERSION_COMMANDS[tool], labels, host_config)
     try:
-        out = engine.client.containers.run(
-            tag,
-            _VERSION_COMMANDS[tool],
-            remove=True,
-            network_mode="none",
-            labels=dict(labels),
-            stdout=True,
-            stderr=True,
-        )
-    except docker.errors.DockerException as e:
+        out = containers.run(engine.api, spec, timeout=60)
+    except (docker.errors.DockerException, SampleError) as e:
         return f"unknown ({first_line(e, 120)})"
-    text = out.decode("utf-8", "replace").strip()
+    if out.code != 0:
+        return f"unknown (exit {out.code}{output_tail(out.stderr, prefix=': ', limit=100)})"
+    text = out.stdout.strip() or out.stderr.strip()
     return text.splitlines()[0].strip() if text else "unknown"

@@ -10,7 +10,6 @@ actually saw is read from ``/proc/mounts``.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import secrets
@@ -25,9 +24,9 @@ import docker.errors
 
 from bench import signals
 from bench.environment import host
-from bench.provision import images
+from bench.provision import containers, images, processes
 from bench.provision.context import RunContext
-from bench.provision.processes import decoded
+from bench.provision.processes import Output
 
 #: file I/O targets; each is a variant value of parameter ``target``
 TARGETS: tuple[str, ...] = ("native", "bind", "volume", "container", "tmpfs", "bind-windows")
@@ -43,15 +42,6 @@ class PlaceError(Exception):
 
 
 @dataclass
-class Result:
-    """What a command run in a place printed, and how it ended."""
-
-    code: int
-    stdout: str
-    stderr: str
-
-
-@dataclass
 class Place:
     """One target ready for measuring: a directory, where commands run, what it is."""
 
@@ -64,25 +54,19 @@ class Place:
     skip: str | None = None
     notes: dict[str, str] = field(default_factory=dict)
 
-    def run(self, ctx: RunContext, argv: Sequence[str], *, timeout: float) -> Result:
+    def run(self, ctx: RunContext, argv: Sequence[str], *, timeout: float) -> Output:
         """Run *argv* next to this place: on the host, or by exec in its container.
 
-        The timeout applies to host processes; an exec that hangs is ended when the
-        scenario's container is removed (a stuck exec cannot be killed by itself).
+        The timeout applies to host processes (one not done in time ends with code 124);
+        an exec that hangs is ended when the scenario's container is removed (a stuck
+        exec cannot be killed by itself).
         """
         if self.container is None:
             try:
-                done = subprocess.run(
-                    list(argv), capture_output=True, text=True, timeout=timeout, check=False
-                )
+                return processes.run(argv, timeout=timeout, session=False)
             except subprocess.TimeoutExpired:
-                return Result(124, "", f"timed out after {timeout:g} s")
-            return Result(done.returncode, done.stdout, done.stderr)
-        api = ctx.require_engine().api
-        exec_id = api.exec_create(self.container, list(argv), stdout=True, stderr=True)["Id"]
-        out, err = api.exec_start(exec_id, demux=True)
-        code = api.exec_inspect(exec_id)["ExitCode"]
-        return Result(int(code or 0), decoded(out), decoded(err))
+                return Output(124, "", f"timed out after {timeout:g} s")
+        return containers.exec_run(ctx.require_engine().api, self.container, argv)
 
 
 def open_place(
@@ -140,30 +124,27 @@ def open_place(
 def close_place(ctx: RunContext, place: Place) -> None:
     """Remove the place's container (and with it its writable layer)."""
     if place.container is not None and ctx.engine is not None:
-        with contextlib.suppress(docker.errors.NotFound):
-            ctx.engine.api.remove_container(place.container, force=True, v=True)
+        containers.remove(ctx.engine.api, place.container)
         place.container = None
 
 
 def _start(ctx: RunContext, image: str, mounts: dict[str, object], busybox: str) -> str:
     api = ctx.require_engine().api
-    with signals.deferred():  # an interrupted create finishes server-side, unseen by cleanup
-        container = api.create_container(
-            image,
-            command=[busybox, "sleep", "2147483647"],
-            entrypoint=[],
-            labels=dict(ctx.labels),
-            host_config=api.create_host_config(network_mode="none", **mounts),
-        )["Id"]
+    host_config = api.create_host_config(network_mode="none", **mounts)
+    container = containers.create(
+        api,
+        containers.Spec(
+            image, [busybox, "sleep", "2147483647"], ctx.labels, host_config, entrypoint=[]
+        ),
+    )
     try:
         if busybox == INJECTED_BUSYBOX:
             api.put_archive(container, "/", _busybox_archive())
         api.start(container)
     except docker.errors.APIError as e:
-        with contextlib.suppress(docker.errors.NotFound):
-            api.remove_container(container, force=True)
+        containers.remove(api, container)
         raise PlaceError(f"the container for this target did not start: {e.explanation}") from None
-    return str(container)
+    return container
 
 
 def _busybox_archive() -> bytes:
@@ -239,9 +220,7 @@ def host_fs_type(directory: Path) -> str | None:
             return None
     if host.host_os() == "darwin":
         try:
-            out = subprocess.run(
-                ["mount"], capture_output=True, text=True, timeout=10, check=False
-            ).stdout
+            out = processes.run(["mount"], timeout=10, session=False).stdout
         except (OSError, subprocess.SubprocessError):
             return None
         return fs_type_at(macos_mount_table(out), resolved)

@@ -22,7 +22,9 @@ from typing import Any
 from bench.plan import Scalar, Scenario, Variant
 from bench.provision.context import RunContext
 from bench.validation import Validation, compare, samples_result
-from bench.workloads.network import LOOPBACK, NetworkWorkload, free_port
+from bench.workloads.network import NetworkWorkload
+from bench.workloads.network.addresses import LOOPBACK
+from bench.workloads.network.servers import free_port
 
 #: path -> allowed deviation of harness / by-hand from 1 (the bridge varies more)
 TOLERANCES: dict[str, float] = {"native-loopback": 0.10, "bridge": 0.15}

@@ -12,23 +12,18 @@ cache before each sample (:mod:`bench.provision.cache` says how, and what stays 
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import docker.errors
-import requests.exceptions
-
-from bench import signals
 from bench.errors import SampleError
 from bench.plan import ParamSpec, Scalar, Scenario, Variant
-from bench.provision import cache
+from bench.provision import cache, containers, processes
 from bench.provision.context import RunContext
+from bench.provision.processes import output_tail
 
 #: the container port published by ``publish = true`` (bound to 127.0.0.1 only)
 PUBLISHED_PORT = 8080
@@ -123,7 +118,7 @@ class StartupWorkload:
 
     def _measure(self, ctx: RunContext, scenario: Scenario, variant: Variant) -> dict[str, float]:
         if variant["runtime"] == "native":
-            return {"end_to_end": _time_process([_which(COMMAND[0])], scenario.timeout)}
+            return {"end_to_end": _time_process([processes.which(COMMAND[0])], scenario.timeout)}
         concurrency = int(variant["concurrency"])
         if concurrency > 1:
             return self._batch(ctx, scenario, variant, concurrency)
@@ -155,7 +150,7 @@ class StartupWorkload:
             if method.image is not None:
                 state["cache_dropped_from"] = ctx.image(method.image).tag
         if variant["runtime"] == "native":
-            return {"name": COMMAND[0], "version": _which(COMMAND[0])}, {
+            return {"name": COMMAND[0], "version": processes.which(COMMAND[0])}, {
                 "command": COMMAND,
                 **state,
             }
@@ -190,21 +185,18 @@ class StartupWorkload:
 
     def _phases(self, ctx: RunContext, scenario: Scenario, variant: Variant) -> dict[str, float]:
         api = ctx.require_engine().api
-        config = self._create_args(ctx, variant)
-        # an interrupted create finishes server-side, unseen by the run's cleanup: held
-        # until it returns (the handlers are swapped outside the timed interval)
-        with signals.deferred():
-            t0 = time.perf_counter_ns()
-            cid = api.create_container(**config)["Id"]
-            t1 = time.perf_counter_ns()
+        spec = self._spec(ctx, variant)
+        # interrupts are held around the create; the clock is read inside that hold
+        cid, t0, t1 = containers.timed_create(api, spec)
         try:
             api.start(cid)
             t2 = time.perf_counter_ns()
-            status = wait_exit(api, cid, scenario.timeout)
+            status = containers.wait_exit(api, cid, scenario.timeout)
             t3 = time.perf_counter_ns()
         except BaseException:
-            force_remove(api, cid)
+            containers.remove(api, cid)
             raise
+        # the measured removal is the plain one of an exited container (not forced)
         api.remove_container(cid, v=True)
         t4 = time.perf_counter_ns()
         if status != 0:
@@ -224,17 +216,19 @@ class StartupWorkload:
         self, ctx: RunContext, scenario: Scenario, variant: Variant, n: int
     ) -> dict[str, float]:
         api = ctx.require_engine().api
-        config = self._create_args(ctx, variant)
+        # built once, before the clock starts; the workers create with them directly, as
+        # containers.create's hold on interrupts does nothing off the main thread
+        arguments = self._spec(ctx, variant).arguments()
         gate = threading.Barrier(n + 1)
 
         def one() -> int:
             gate.wait()
-            cid = api.create_container(**config)["Id"]
+            cid = api.create_container(**arguments)["Id"]
             try:
                 api.start(cid)
-                return wait_exit(api, cid, scenario.timeout)
+                return containers.wait_exit(api, cid, scenario.timeout)
             finally:
-                force_remove(api, cid)
+                containers.remove(api, cid)
 
         pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="crossdock-start")
         try:
@@ -255,7 +249,7 @@ class StartupWorkload:
             raise SampleError(f"{len(failed)} of {n} containers exited non-zero ({failed[0]})")
         return {"throughput": n / ((t1 - t0) * _NS), "batch": (t1 - t0) * _NS}
 
-    def _create_args(self, ctx: RunContext, variant: Variant) -> dict[str, Any]:
+    def _spec(self, ctx: RunContext, variant: Variant) -> containers.Spec:
         api = ctx.require_engine().api
         publish = bool(variant["publish"])
         binds = (
@@ -268,13 +262,13 @@ class StartupWorkload:
             port_bindings={PUBLISHED_PORT: ("127.0.0.1", None)} if publish else None,
             binds=binds,
         )
-        return {
-            "image": ctx.image(str(variant["image"])).tag,
-            "command": COMMAND,
-            "labels": dict(ctx.labels),
-            "host_config": host_config,
-            "ports": [PUBLISHED_PORT] if publish else None,
-        }
+        return containers.Spec(
+            ctx.image(str(variant["image"])).tag,
+            COMMAND,
+            ctx.labels,
+            host_config,
+            ports=[PUBLISHED_PORT] if publish else None,
+        )
 
     def _cli_options(self, ctx: RunContext, variant: Variant) -> list[str]:
         options = ["--network", str(variant["network"])]
@@ -305,37 +299,14 @@ def engine_intervals(times: Mapping[str, int]) -> dict[str, float]:
     }
 
 
-def wait_exit(api: Any, cid: str, timeout: float) -> int:
-    try:
-        return int(api.wait(cid, timeout=timeout)["StatusCode"])
-    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-        force_remove(api, cid)
-        raise SampleError(f"container did not exit within the {timeout:g} s timeout") from None
-
-
-def force_remove(api: Any, cid: str) -> None:
-    with contextlib.suppress(docker.errors.NotFound):
-        api.remove_container(cid, v=True, force=True)
-
-
 def _time_process(argv: list[str], timeout: float) -> float:
     """Seconds from spawn to exit of *argv* (host clock); raises SampleError on failure."""
-    t0 = time.perf_counter_ns()
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
+        # spawned as subprocess.run spawns: in the harness's process group, nothing added
+        done = processes.run(argv, timeout=timeout, session=False)
     except subprocess.TimeoutExpired:
         raise SampleError(f"`{' '.join(argv)}` did not finish within {timeout:g} s") from None
-    elapsed = (time.perf_counter_ns() - t0) * _NS
-    if done.returncode != 0:
-        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise SampleError(
-            f"`{' '.join(argv)}` exited with {done.returncode}: {err[-1] if err else ''}"
-        )
-    return elapsed
-
-
-def _which(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise SampleError(f"no `{name}` executable on the host PATH")
-    return path
+    if done.code != 0:
+        raise SampleError(f"`{' '.join(argv)}` exited with {done.code}: {output_tail(done.stderr)}")
+    assert done.elapsed is not None
+    return done.elapsed
