@@ -1,28 +1,28 @@
 """Two sets of results side by side: per metric, how B differs from A and whether it shows.
 
 :func:`compare` pairs every ``(scenario, variant, metric)`` measured in both A and B and
-computes the medians, the ratio B/A with its bootstrap interval, the Mann-Whitney p-value
-and whether there are too few samples to tell; :func:`render` lays the rows out as a
+computes the medians, the ratio B/A with its bootstrap interval and whether there are too
+few samples to tell (:func:`bench.analysis.cells.versus`, as a container against native in
+the report), and the Mann-Whitney p-value; :func:`render` lays the rows out as a
 terminal table. Samples of several runs on one side (a folder) are pooled.
 """
 
 from __future__ import annotations
 
-import statistics
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
 from bench.analysis import stats
+from bench.analysis.cells import Series, sample_series, versus
 from bench.analysis.frame import LoadedFrame, load_frame, short_labels
 from bench.errors import ResultsError
 from bench.metrics import format_value
 
-_KEY = ["scenario", "variant", "metric"]
+_KEY = ("scenario", "variant", "metric")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ def compare(*, a: Path, b: Path) -> list[ComparisonRow]:
     """
     loaded_a, loaded_b = _load(a), _load(b)
     labels = short_labels(d for _, d in (*loaded_a.documents, *loaded_b.documents))
-    side_a, side_b = _groups(loaded_a), _groups(loaded_b)
+    # runs on one side pool their samples
+    side_a, side_b = (sample_series(side.samples, _KEY) for side in (loaded_a, loaded_b))
     rows = [
         _row(key, labels[key[0]][key[1]], group, side_b[key])
         for key, group in side_a.items()
@@ -88,34 +89,24 @@ def _load(path: Path) -> LoadedFrame:
     return loaded
 
 
-def _groups(loaded: LoadedFrame) -> dict[tuple[str, str, str], pd.DataFrame]:
-    """Sample rows grouped by scenario, variant and metric."""
-    return {
-        (str(s), str(v), str(m)): group
-        for (s, v, m), group in loaded.samples.groupby(_KEY, sort=False)
-    }
-
-
-def _row(key: tuple[str, str, str], label: str, a: pd.DataFrame, b: pd.DataFrame) -> ComparisonRow:
-    xs = a["value"].tolist()
-    ys = b["value"].tolist()
-    first = a.iloc[0]
-    p_value = stats.mann_whitney_p(xs, ys)
+def _row(key: tuple[str, ...], label: str, a: Series, b: Series) -> ComparisonRow:
+    b_vs_a = versus(a.values, b.values)
+    p_value = stats.mann_whitney_p(a.values, b.values)
     return ComparisonRow(
         scenario=key[0],
         variant=key[1],
         label=label,
         metric=key[2],
-        unit=str(first["unit"]),
-        direction=str(first["direction"]),
-        n_a=len(xs),
-        n_b=len(ys),
-        median_a=statistics.median(xs),
-        median_b=statistics.median(ys),
-        ratio=stats.ratio_of_medians(xs, ys),
+        unit=a.unit,
+        direction=a.direction,
+        n_a=len(a.values),
+        n_b=len(b.values),
+        median_a=b_vs_a.base_median,
+        median_b=b_vs_a.median,
+        ratio=b_vs_a.ratio,
         p_value=p_value,
         mark=stats.significance_mark(p_value),
-        sample_size=stats.check_sample_size(xs, ys),
+        sample_size=b_vs_a.sample_size,
     )
 
 

@@ -5,7 +5,7 @@ Only the CLI uses this module; the core reports through :class:`bench.driver.Pro
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 
 from rich.console import Console
@@ -21,9 +21,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bench.analysis import advice, invariants
-from bench.analysis.frame import headline_of, pair_with_natives, short_labels, variant_label
-from bench.analysis.stats import SampleSizeCheck, check_sample_size, min_samples_for_ci, summarize
+from bench.analysis import cells, invariants
+from bench.analysis.baseline import by_scenario, pair_with_natives
+from bench.analysis.frame import short_labels, variant_label
+from bench.analysis.stats import summarize
 from bench.kinds import BASELINES
 from bench.metrics import format_value, metric
 from bench.results import Metric, Result, RunDocument
@@ -134,14 +135,17 @@ def _metric_row(m: Metric) -> list[str]:
 
 def slowdown_tables(document: RunDocument) -> list[Table]:
     """At a glance, per scenario with a native baseline: how many times slower than native
-    each variant is on its first headline metric (1.0 = the same, below 1 = faster).
+    each variant is on its headline metric (1.0 = the same, below 1 = faster), the cell
+    the report's summary shows (:func:`bench.analysis.cells.analyse`).
 
     Rows are the scenario's other varying parameters, columns the baseline parameter's
     values; a variant and its baseline must agree on every other parameter.
     """
+    headline = {
+        (c.scenario, c.variant): c for c in cells.analyse([document]) if c.headline and c.vs_native
+    }
     tables = []
-    for scenario in dict.fromkeys(r.scenario for r in document.results):
-        results = [r for r in document.results if r.scenario == scenario]
+    for scenario, results in by_scenario(document.results).items():
         baseline = BASELINES.get(results[0].kind)
         if baseline is None:
             continue
@@ -150,7 +154,7 @@ def slowdown_tables(document: RunDocument) -> list[Table]:
         if not pairs:
             continue
         rows = _Labels(document, exclude=key)
-        cells: dict[tuple[str, str], str] = {}
+        shown: dict[tuple[str, str], str] = {}
         columns: list[str] = []
         for r in results:
             if r.variant.get(key) == native:
@@ -158,8 +162,9 @@ def slowdown_tables(document: RunDocument) -> list[Table]:
             row = rows(r)
             column = _text(r.variant.get(key))
             columns += [column] if column not in columns else []
-            cells[(row, column)] = _slowdown_cell(r, pairs.get(id(r)))
-        if not cells:
+            cell = headline.get((scenario, variant_label(r.variant)))
+            shown[(row, column)] = _slowdown_cell(r, pairs.get(id(r)), cell)
+        if not shown:
             continue
         table = Table(
             title=escape(f"{scenario}: times slower than {key}={native} (1.0 = same; < 1 faster)"),
@@ -168,31 +173,26 @@ def slowdown_tables(document: RunDocument) -> list[Table]:
         table.add_column("")
         for column in columns:
             table.add_column(escape(column), justify="right")
-        for row in dict.fromkeys(r for r, _ in cells):
-            table.add_row(escape(row), *(cells.get((row, c), "") for c in columns))
+        for row in dict.fromkeys(r for r, _ in shown):
+            table.add_row(escape(row), *(shown.get((row, c), "") for c in columns))
         tables.append(table)
     return tables
 
 
-def _slowdown_cell(result: Result, base: Result | None) -> str:
-    """The container/native factor of *result*'s headline metric, chosen as the report's
-    summary chooses it (:func:`headline_of` among the metrics both measured)."""
+def _slowdown_cell(result: Result, base: Result | None, headline: cells.Cell | None) -> str:
+    """How many times worse than its native counterpart *result* is on its *headline*
+    cell (the metric the report's summary shows for it, among those both measured)."""
     if result.status != "ok":
         return f"[dim]{result.status}"
     if base is None or base.status != "ok":
         return "[dim]no baseline"
-    theirs_by_name = {b.name: b for b in base.metrics if b.samples}
-    compared = [m.name for m in result.metrics if m.samples and m.name in theirs_by_name]
-    if not compared:
+    if headline is None or headline.vs_native is None:
         return "[dim]–"
-    name = headline_of(compared)
-    m = next(m for m in result.metrics if m.name == name)
-    mine, theirs = summarize(m.samples).median, summarize(theirs_by_name[name].samples).median
-    if mine <= 0 or theirs <= 0:
+    factor = headline.vs_native.times_worse(headline.direction)
+    if factor is None:
         return "[dim]–"
-    factor = mine / theirs if m.direction == "lower" else theirs / mine
     style = "green" if factor <= 1.1 else "yellow" if factor <= 2 else "red"
-    return f"[{style}]{factor:.2f}×[/] [dim]{m.name}"
+    return f"[{style}]{factor:.2f}×[/] [dim]{headline.metric}"
 
 
 def outcomes(document: RunDocument) -> list[str]:
@@ -233,9 +233,9 @@ def _text(value: object) -> str:
 
 def warnings(document: RunDocument) -> list[str]:
     """What the user should change for tighter numbers, each saying what to do: the
-    :mod:`bench.analysis.advice` warnings (as the report words them, without a run's label), the
-    invariants the results break, and CPU frequency scaling."""
-    found = list(advice.group_warnings(_findings(document)))
+    :mod:`bench.analysis.advice` warnings of the cells (as the report words them, without
+    a run's label), the invariants the results break, and CPU frequency scaling."""
+    found = list(cells.cell_warnings(cells.analyse([document]), labels=short_labels([document])))
     found.extend(invariants.check(document))
     governor = document.host.get("cpu_governor")
     if governor not in (None, "performance"):
@@ -244,47 +244,6 @@ def warnings(document: RunDocument) -> list[str]:
             "sudo cpupower frequency-set -g performance"
         )
     return found
-
-
-def _findings(document: RunDocument) -> Iterator[advice.Located]:
-    """The :func:`bench.analysis.advice.findings` of every metric of *document*'s ``ok`` results,
-    in document order; container metrics are checked against the same metric of their
-    native counterpart (:func:`bench.analysis.frame.pair_with_natives`), as in the report."""
-    natives: dict[int, Result] = {}
-    for scenario in dict.fromkeys(r.scenario for r in document.results):
-        results = [r for r in document.results if r.scenario == scenario]
-        natives.update((id(c), n) for c, n in pair_with_natives(results))
-    labels = _Labels(document)
-    needed_for_ci = min_samples_for_ci()
-    for result in document.results:
-        if result.status != "ok":
-            continue
-        versus = _versus(result, natives.get(id(result)))
-        headline = headline_of(list(versus)) if versus else None
-        for m in result.metrics:
-            if not m.samples:
-                continue
-            for finding in advice.findings(
-                summarize(m.samples),
-                m.unit,
-                versus.get(m.name),
-                headline=m.name == headline,
-                needed_for_ci=needed_for_ci,
-            ):
-                yield advice.Located("", result.scenario, labels(result), m.name, finding)
-
-
-def _versus(result: Result, native: Result | None) -> dict[str, SampleSizeCheck]:
-    """Per metric *result* shares with its *native* counterpart (both with samples), the
-    sample-size check of the two; empty without an ``ok`` counterpart."""
-    if native is None or native.status != "ok":
-        return {}
-    base = {m.name: m.samples for m in native.metrics if m.samples}
-    return {
-        m.name: check_sample_size(base[m.name], m.samples)
-        for m in result.metrics
-        if m.samples and m.name in base
-    }
 
 
 def validation_table(comparisons: Sequence[Comparison]) -> Table:

@@ -25,13 +25,11 @@ from factories import (
     write_suite,
 )
 
+from bench.analysis.baseline import headline_of, headlines, native_counterparts
 from bench.analysis.frame import (
     OUTCOME_COLUMNS,
     SAMPLE_COLUMNS,
-    headline_of,
-    headlines,
     load_frame,
-    native_counterparts,
     short_labels,
     variant_label,
     varying_labels,

@@ -28,8 +28,9 @@ from factories import (
 )
 from plotly.offline import get_plotlyjs
 
+from bench.analysis.cells import sample_series as _sample_series
 from bench.analysis.frame import load_frame
-from bench.report import _sample_series, build_report
+from bench.report import build_report
 from bench.results import Result, RunDocument, result_path, write_atomic
 from bench.validation import samples_result
 

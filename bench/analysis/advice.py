@@ -1,6 +1,7 @@
 """Warnings that say what to change for numbers you can trust: one set of rules for the
 terminal after a run (:func:`bench.console.warnings`) and the report
-(:func:`bench.report.build_report`), so the two never disagree.
+(:func:`bench.report.build_report`), both applied to the same cells by
+:func:`bench.analysis.cells.cell_warnings`, so the two never disagree.
 
 :func:`findings` checks one metric series (its summary, unit and, for a container
 variant, its sample-size check against native) against the :data:`WARNINGS` rules;
@@ -116,7 +117,7 @@ def findings(
     check against the same metric of its native counterpart (``None`` for a native series
     or one without a counterpart), and is looked at only when *headline* (the series is
     the one standing for its variant in the comparison with native, see
-    :func:`bench.analysis.frame.headline_of`). *needed_for_ci* is
+    :func:`bench.analysis.baseline.headline_of`). *needed_for_ci* is
     :func:`bench.analysis.stats.min_samples_for_ci`.
     """
     if summary.n < needed_for_ci:

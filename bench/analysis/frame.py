@@ -7,28 +7,24 @@ reasons), the validated documents, and a warning for every file that could not b
 A bad file never stops the others from loading: results are gathered from other
 people's machines, and one truncated upload must not hide the rest.
 
-:data:`BASELINES` says, per workload kind, which variant parameter marks the native
-baseline; :func:`native_counterparts` pairs each container variant with the native
-variant measured beside it (DESIGN 4: every container figure as a ratio to native), and
-:func:`headline_of` picks the metric that stands for a variant in that comparison.
+Variants are named by :func:`variant_label`, and shortened to what varies among them by
+:func:`varying_labels` and :func:`short_labels`.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bench import results
 from bench.errors import ResultsError
-from bench.kinds import is_native
-from bench.metrics import METRICS
 from bench.plan import Scalar
 from bench.results import Result, RunDocument
 
@@ -113,7 +109,7 @@ def varying_labels(
     only the parameters whose values differ within the set, and the label of the
     parameters they all share (``""`` when none)."""
     params = list(variants.values())
-    varying = _varying_keys(params)
+    varying = varying_keys(params)
     shared = {k: v for k, v in params[0].items() if k not in varying}
     short = {
         label: variant_label({k: v for k, v in p.items() if k in varying})
@@ -136,7 +132,7 @@ def short_labels(
     }
 
 
-def _varying_keys(variants: Sequence[Mapping[str, Scalar]]) -> set[str]:
+def varying_keys(variants: Sequence[Mapping[str, Scalar]]) -> set[str]:
     """The parameters whose values (or presence) differ among *variants*."""
     keys = {key for variant in variants for key in variant}
     return {k for k in keys if len({json.dumps(v.get(k)) for v in variants}) > 1}
@@ -170,9 +166,10 @@ def load_frame(paths: Sequence[Path]) -> LoadedFrame:
             continue
         seen_runs[run_id] = path
         documents.append((path, document))
+    loaded = [document for _, document in documents]
     return LoadedFrame(
-        samples=_samples_table(documents),
-        outcomes=_table(_outcome_rows(documents), OUTCOME_COLUMNS),
+        samples=samples_table(loaded),
+        outcomes=_table(_outcome_rows(loaded), OUTCOME_COLUMNS),
         documents=tuple(documents),
         warnings=tuple(warnings),
     )
@@ -204,24 +201,23 @@ def _identity(document: RunDocument, result: Result) -> dict[str, Any]:
     }
 
 
-def _each_result(
-    documents: Sequence[tuple[Path, RunDocument]],
-) -> Iterator[tuple[RunDocument, Result]]:
-    for _, document in documents:
+def ok_results(documents: Iterable[RunDocument]) -> Iterator[tuple[RunDocument, Result]]:
+    """Every ``ok`` result of *documents* with its document, in file order: the results
+    that have samples (:attr:`LoadedFrame.samples` holds their rows)."""
+    for document in documents:
         for result in document.results:
-            yield document, result
+            if result.status == "ok":
+                yield document, result
 
 
 def _sample_blocks(
-    documents: Sequence[tuple[Path, RunDocument]],
+    documents: Iterable[RunDocument],
 ) -> tuple[list[dict[str, Any]], list[tuple[float, ...]]]:
     """One row per metric of every ``ok`` result that has samples (its identity, metric,
     unit, direction and status), and that metric's samples."""
     blocks: list[dict[str, Any]] = []
     samples: list[tuple[float, ...]] = []
-    for document, result in _each_result(documents):
-        if result.status != "ok":
-            continue
+    for document, result in ok_results(documents):
         identity = _identity(document, result)
         for metric in result.metrics:
             if not metric.samples:
@@ -239,9 +235,10 @@ def _sample_blocks(
     return blocks, samples
 
 
-def _samples_table(documents: Sequence[tuple[Path, RunDocument]]) -> pd.DataFrame:
-    """:attr:`LoadedFrame.samples`: a table of one row per metric (:func:`_sample_blocks`),
-    each row repeated once per sample, with the values and repetition numbers beside.
+def samples_table(documents: Iterable[RunDocument]) -> pd.DataFrame:
+    """:attr:`LoadedFrame.samples` of *documents*: a table of one row per metric
+    (:func:`_sample_blocks`), each row repeated once per sample, with the values and
+    repetition numbers beside.
 
     Built by columns: the same table as one row dict per sample through
     ``DataFrame.from_records`` (the columns' types are inferred from the same values),
@@ -259,9 +256,14 @@ def _samples_table(documents: Sequence[tuple[Path, RunDocument]]) -> pd.DataFram
     return _ordered(frame, SAMPLE_COLUMNS)
 
 
-def _outcome_rows(documents: Sequence[tuple[Path, RunDocument]]) -> Iterator[dict[str, Any]]:
-    for document, result in _each_result(documents):
-        yield {**_identity(document, result), "status": result.status, "reason": result.reason}
+def _outcome_rows(documents: Iterable[RunDocument]) -> Iterator[dict[str, Any]]:
+    for document in documents:
+        for result in document.results:
+            yield {
+                **_identity(document, result),
+                "status": result.status,
+                "reason": result.reason,
+            }
 
 
 def _table(rows: Iterator[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
@@ -276,61 +278,3 @@ def _ordered(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """*frame* with *columns* first, then its ``v_`` columns sorted by name."""
     params = sorted(c for c in frame.columns if c.startswith(PARAM_PREFIX))
     return frame.reindex(columns=[*columns, *params])
-
-
-def native_counterparts(documents: Iterable[RunDocument]) -> dict[tuple[str, str, str], str]:
-    """Map ``(run_id, scenario, container variant label)`` to its native variant's label.
-
-    Rule: the counterpart is a native variant (:func:`is_native`) of the same scenario in
-    the same run that agrees with the container variant on every parameter whose value
-    differs between that scenario's native variants. Parameters that are constant across
-    the natives (say ``network=none`` for native startup) describe the container side
-    only and are not compared. A variant with no such native has no entry.
-    """
-    pairs: dict[tuple[str, str, str], str] = {}
-    for document in documents:
-        run_id = str(document.run["id"])
-        by_scenario: dict[str, list[Result]] = {}
-        for result in document.results:
-            by_scenario.setdefault(result.scenario, []).append(result)
-        for scenario, scenario_results in by_scenario.items():
-            for container, native in pair_with_natives(scenario_results):
-                pairs[(run_id, scenario, variant_label(container.variant))] = variant_label(
-                    native.variant
-                )
-    return pairs
-
-
-def pair_with_natives(scenario_results: Sequence[Result]) -> Iterator[tuple[Result, Result]]:
-    """``(container result, its native result)`` pairs of one scenario's results (the rule
-    of :func:`native_counterparts`); a container result with no native is left out."""
-    natives = [r for r in scenario_results if is_native(r.kind, r.variant)]
-    varying = _varying_keys([n.variant for n in natives])
-    for result in scenario_results:
-        if is_native(result.kind, result.variant):
-            continue
-        match = next(
-            (n for n in natives if all(n.variant.get(k) == result.variant.get(k) for k in varying)),
-            None,
-        )
-        if match is not None:
-            yield result, match
-
-
-_Key = TypeVar("_Key", bound=Hashable)
-
-
-def headline_of(compared: Sequence[str]) -> str:
-    """The metric that stands for a container variant in its comparison with native, out
-    of the (non-empty) metrics it was compared on: the first metric of the metric table
-    marked ``headline`` among them, else the first of them."""
-    return next((m for m, d in METRICS.items() if d.headline and m in compared), compared[0])
-
-
-def headlines(compared: Iterable[tuple[_Key, str]]) -> dict[_Key, str]:
-    """:func:`headline_of` each variant in *compared*: ``(variant key, metric)`` pairs, one
-    per metric a variant was compared with native on, in the order recorded."""
-    metrics: dict[_Key, list[str]] = {}
-    for key, metric in compared:
-        metrics.setdefault(key, []).append(metric)
-    return {key: headline_of(names) for key, names in metrics.items()}

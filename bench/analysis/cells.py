@@ -1,0 +1,205 @@
+"""The analysis of every metric series: one :class:`Cell` per run, scenario, variant and
+metric, computed once and rendered by both the report (:mod:`bench.report`) and the
+terminal after a run (:mod:`bench.console`), so the two never disagree.
+
+:func:`sample_series` splits the samples table (:func:`bench.analysis.frame.load_frame`)
+into series; :func:`analyse` gives each series its summary and, for a container variant,
+its :class:`Versus` comparison with the same metric of its native counterpart
+(:mod:`bench.analysis.baseline`); :func:`cell_warnings` words what the cells break of the
+:mod:`bench.analysis.advice` rules. :func:`versus` is the one place a series is compared
+with a baseline: ``crossdock compare`` uses it for B against A.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from bench.analysis import advice, stats
+from bench.analysis.baseline import headlines, native_counterparts
+from bench.analysis.frame import samples_table
+from bench.results import RunDocument
+
+#: The columns that name one metric series of a run in the samples table.
+SERIES_KEYS: tuple[str, ...] = ("run_id", "scenario", "variant", "metric")
+
+
+class Series(NamedTuple):
+    """The samples of one metric series, in table order, with the metric's unit and
+    direction."""
+
+    unit: str
+    direction: str
+    values: tuple[float, ...]
+
+
+def sample_series(
+    samples: pd.DataFrame, keys: Sequence[str] = SERIES_KEYS
+) -> dict[tuple[str, ...], Series]:
+    """Each series of the samples table by the values of its *keys* columns (as text),
+    first seen first: values in table order, unit and direction from its first row. Rows
+    with a missing key are in no series (as in pandas' ``groupby``).
+
+    One grouping of the whole table and one split of its value column at the group
+    boundaries: no pandas object per series (a large report has tens of thousands).
+    """
+    if samples.empty:
+        return {}
+    codes = samples.groupby(list(keys), sort=False).ngroup().to_numpy()
+    kept = np.flatnonzero(codes >= 0)  # a row with a missing key is in no group (NaN)
+    numbers = codes[kept].astype(np.intp)
+    rows = kept[np.argsort(numbers, kind="stable")]
+    sizes = np.bincount(numbers)
+    firsts = rows[np.concatenate(([0], np.cumsum(sizes)[:-1]))]
+    columns = [[str(name) for name in samples[c].iloc[firsts].tolist()] for c in keys]
+    names = zip(*columns, strict=True)
+    units, directions = (samples[c].iloc[firsts].tolist() for c in ("unit", "direction"))
+    values = np.split(samples["value"].to_numpy()[rows], np.cumsum(sizes)[:-1])
+    return {
+        key: Series(str(unit), str(direction), tuple(chunk.tolist()))
+        for key, unit, direction, chunk in zip(names, units, directions, values, strict=True)
+    }
+
+
+@dataclass(frozen=True)
+class Versus:
+    """A series against a baseline series of the same metric.
+
+    ``base_median`` and ``median``: the two medians. ``ratio``: ``median / base_median``
+    with its percentile-bootstrap interval (:func:`bench.analysis.stats.ratio_of_medians`;
+    ``None`` when a set holds a value that is not positive). ``sample_size``: whether
+    there are enough samples to tell the medians apart
+    (:func:`bench.analysis.stats.check_sample_size`).
+    """
+
+    base_median: float
+    median: float
+    ratio: stats.Ratio | None
+    sample_size: stats.SampleSizeCheck
+
+    def times_worse(self, direction: str) -> float | None:
+        """How many times worse than the baseline the median is, whatever the metric's
+        *direction* (above 1: worse, below 1: better): ``median / base_median`` for a
+        lower-is-better metric, its reciprocal otherwise; the ratio's value, turned, when
+        there is a ratio. ``None`` when a median is not positive."""
+        if self.median <= 0 or self.base_median <= 0:
+            return None
+        ratio = self.median / self.base_median
+        return ratio if direction == "lower" else 1.0 / ratio
+
+
+def versus(base: Sequence[float], values: Sequence[float]) -> Versus:
+    """The series *values* against the baseline series *base* (both non-empty)."""
+    return Versus(
+        base_median=statistics.median(base),
+        median=statistics.median(values),
+        ratio=stats.ratio_of_medians(base, values),
+        sample_size=stats.check_sample_size(base, values),
+    )
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The samples of one metric of one variant in one run, with their statistics.
+
+    ``vs_native``: the series against the same metric of its native counterpart
+    (:func:`bench.analysis.baseline.native_counterparts`); ``None`` for a native variant,
+    one without a counterpart, or when the counterpart has no samples of the metric.
+    ``headline``: whether the metric is the one that stands for the variant (its scenario
+    and variant label, over all runs analysed) in the comparison with native
+    (:func:`bench.analysis.baseline.headline_of`).
+    """
+
+    run_id: str
+    scenario: str
+    variant: str
+    metric: str
+    unit: str
+    direction: str
+    values: tuple[float, ...]
+    summary: stats.Summary
+    vs_native: Versus | None
+    headline: bool
+
+
+def analyse(documents: Sequence[RunDocument], samples: pd.DataFrame | None = None) -> list[Cell]:
+    """Every metric series of the ``ok`` results of *documents*, first seen first, as
+    cells. *samples* is their samples table when already built
+    (:attr:`bench.analysis.frame.LoadedFrame.samples`); it is built here otherwise."""
+    series = sample_series(samples_table(documents) if samples is None else samples)
+    counterparts = native_counterparts(documents)
+    natives: dict[tuple[str, ...], tuple[float, ...]] = {}
+    for key in series:
+        run_id, scenario, variant, metric = key
+        native = counterparts.get((run_id, scenario, variant))
+        found = series.get((run_id, scenario, native, metric)) if native else None
+        if found is not None and found.values:
+            natives[key] = found.values
+    headline = headlines(((scenario, variant), metric) for _, scenario, variant, metric in natives)
+    cells = []
+    for key, (unit, direction, values) in series.items():
+        run_id, scenario, variant, metric = key
+        native_values = natives.get(key)
+        cells.append(
+            Cell(
+                run_id=run_id,
+                scenario=scenario,
+                variant=variant,
+                metric=metric,
+                unit=unit,
+                direction=direction,
+                values=values,
+                summary=stats.summarize(values),
+                vs_native=None if native_values is None else versus(native_values, values),
+                headline=headline.get((scenario, variant)) == metric,
+            )
+        )
+    return cells
+
+
+def grouped(cells: Iterable[Cell], key: Callable[[Cell], str]) -> dict[str, list[Cell]]:
+    """*cells* by *key*: groups in the order first seen, cells in their order."""
+    groups: dict[str, list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault(key(cell), []).append(cell)
+    return groups
+
+
+def cell_warnings(
+    cells: Iterable[Cell],
+    *,
+    labels: Mapping[str, Mapping[str, str]],
+    runs: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """The :mod:`bench.analysis.advice` warnings of *cells*, one per run, scenario and rule
+    (:func:`bench.analysis.advice.group_warnings`); the comparison with native is checked
+    for headline cells only (those in the report's summary).
+
+    Variants are named by *labels* (scenario -> variant label -> its short label), runs
+    by *runs* (run id -> label); without *runs* a warning starts at its scenario, as the
+    terminal words it (it shows one run).
+    """
+    needed_for_ci = stats.min_samples_for_ci()
+    found = (
+        advice.Located(
+            runs[cell.run_id] if runs is not None else "",
+            cell.scenario,
+            labels[cell.scenario][cell.variant],
+            cell.metric,
+            finding,
+        )
+        for cell in cells
+        for finding in advice.findings(
+            cell.summary,
+            cell.unit,
+            cell.vs_native.sample_size if cell.vs_native else None,
+            headline=cell.headline,
+            needed_for_ci=needed_for_ci,
+        )
+    )
+    return advice.group_warnings(found)

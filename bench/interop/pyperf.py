@@ -1,0 +1,201 @@
+"""Results out to pyperf: a ``BenchmarkSuite`` JSON file that ``python -m pyperf stats``
+and ``python -m pyperf compare_to`` read (:func:`export_pyperf`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyperf
+
+from bench.analysis.frame import ok_results, variant_label
+from bench.errors import BadInputError
+from bench.interop.exports import ExportInfo, load_strict, not_ok_note, writing
+from bench.metrics import METRICS, Direction
+from bench.results import Metric, Result, RunDocument
+
+
+@dataclass(frozen=True)
+class PyperfUnit:
+    """How the samples of one crossdock unit become pyperf values.
+
+    pyperf knows three units (its ``unit`` metadata: ``second``, ``byte``, ``integer``)
+    and reads every value as lower-is-better: ``compare_to`` calls a larger mean
+    "slower". So only metrics whose *direction* fits are exported; rates, where higher is
+    better, go as their reciprocal (``invert``): time per unit of work, which is what
+    ``meaning`` says one exported value is.
+    """
+
+    pyperf_unit: str
+    direction: Direction
+    invert: bool
+    meaning: str
+
+
+#: crossdock unit -> its pyperf mapping. Units absent here (``%``, ``1``: shares and
+#: counts) have no lower-is-better pyperf reading and are left out.
+PYPERF_UNITS: dict[str, PyperfUnit] = {
+    "s": PyperfUnit("second", "lower", invert=False, meaning="seconds"),
+    "B/s": PyperfUnit("second", "higher", invert=True, meaning="seconds per byte (1 / B/s)"),
+    "bit/s": PyperfUnit("second", "higher", invert=True, meaning="seconds per bit (1 / bit/s)"),
+    "op/s": PyperfUnit("second", "higher", invert=True, meaning="seconds per operation (1 / op/s)"),
+    "B": PyperfUnit("byte", "lower", invert=False, meaning="bytes"),
+}
+
+
+def benchmark_name(result: Result, measured: Metric) -> str:
+    """The pyperf benchmark name of one metric of one result:
+    ``scenario[variant label].metric``, e.g.
+    ``"startup[mount=bind, network=bridge, runtime=container].end_to_end"``.
+
+    The label is :func:`bench.analysis.frame.variant_label` (parameters sorted by name), the one the
+    report and ``crossdock compare`` show, so the name is the same in every run of the
+    scenario and ``pyperf compare_to`` pairs the benchmarks of two files by it.
+    """
+    return f"{result.scenario}[{variant_label(result.variant)}].{measured.name}"
+
+
+def export_pyperf(*, inputs: Sequence[Path], output: Path) -> ExportInfo:
+    """Write the ``ok`` results of *inputs* (results files or folders) as one pyperf
+    ``BenchmarkSuite`` JSON file at *output* (``.json``, or ``.json.gz`` compressed).
+
+    Contract, following pyperf's data model (pyperf docs, "API" and "JSON format"):
+
+    - one pyperf ``Benchmark`` per (scenario, variant, metric), named by
+      :func:`benchmark_name`;
+    - one pyperf ``Run`` per crossdock sample, holding that one value. A pyperf run is
+      one independent worker process; a crossdock sample is one independent repetition
+      (a fresh container, a fresh fio job), so this keeps pyperf's "number of runs" true
+      and lets ``pyperf stats`` estimate the processes needed from the spread between
+      runs. ``stats`` and ``compare_to`` (mean, standard deviation, Student's t-test)
+      pool the values of all runs, so they see exactly the crossdock samples;
+    - values follow :data:`PYPERF_UNITS`: times in seconds as they are; rates (``B/s``,
+      ``bit/s``, ``op/s``, higher is better) as 1/value, seconds per byte, bit or
+      operation, so that lower is better as pyperf assumes; sizes in bytes as they are.
+      Metrics in ``%`` or ``1``, with a direction the mapping does not expect, or with a
+      sample of 0 or less (pyperf requires values > 0) are left out and listed in
+      :attr:`ExportInfo.skipped`. (pyperf's "Total duration" sums the values, so for
+      rates it is no wall time);
+    - metadata: pyperf's ``name``, ``unit`` and ``date`` (the run's start) and
+      ``description`` (from :data:`bench.metrics.METRICS`), and ``crossdock_platform``,
+      ``crossdock_run_id``, ``crossdock_harness_version``, ``crossdock_scenario``,
+      ``crossdock_variant``, ``crossdock_metric``, ``crossdock_unit`` (the stored unit),
+      ``crossdock_direction`` and ``crossdock_values`` (what one value is).
+
+    ``compare_to`` compares files, pairing benchmarks by name, so one file holds one
+    platform: inputs from several platforms are refused with a :class:`BadInputError`
+    naming them (export each platform to its own file, then ``pyperf compare_to
+    linux.json mac.json``). Several runs of the same platform merge: their samples become
+    more runs of the same benchmarks, as ``pyperf`` itself appends runs.
+
+    Raises :class:`BadInputError` for unreadable inputs, mixed platforms, and inputs with
+    nothing exportable; :class:`ResultsWriteError` when *output* cannot be written.
+    """
+    loaded = load_strict(inputs)
+    _single_platform(loaded.documents)
+    runs: dict[str, list[Any]] = {}
+    left_out: Counter[str] = Counter()
+    for document, result in ok_results(d for _, d in loaded.documents):
+        for measured in result.metrics:
+            reason = _pyperf_refusal(measured)
+            if reason is not None:
+                left_out[reason] += 1
+                continue
+            name = benchmark_name(result, measured)
+            runs.setdefault(name, []).extend(_pyperf_runs(name, document, result, measured))
+    skipped = (*not_ok_note(loaded), *(f"{r} ({n} series)" for r, n in left_out.items()))
+    if not runs:
+        raise BadInputError(f"nothing to export to pyperf: {'; '.join(skipped) or 'no samples'}")
+    suite = pyperf.BenchmarkSuite([pyperf.Benchmark(r) for r in runs.values()])
+    with writing(output):
+        suite.dump(str(output), replace=True)
+    return ExportInfo(
+        output=output,
+        n_runs=len(loaded.documents),
+        n_values=sum(len(r) for r in runs.values()),
+        benchmarks=tuple(runs),
+        skipped=skipped,
+    )
+
+
+def _single_platform(documents: Sequence[tuple[Path, RunDocument]]) -> None:
+    files: dict[str, list[str]] = {}
+    for path, document in documents:
+        files.setdefault(str(document.platform["id"]), []).append(str(path))
+    if len(files) > 1:
+        listed = "; ".join(f"{pid} ({', '.join(paths)})" for pid, paths in files.items())
+        raise BadInputError(
+            f"a pyperf file holds one platform, but these inputs mix {len(files)}: {listed}. "
+            "pyperf compare_to pairs benchmarks by name across files: export each platform "
+            "to its own file and compare the files"
+        )
+
+
+def _pyperf_refusal(measured: Metric) -> str | None:
+    """Why *measured* cannot be a pyperf benchmark, or None when it can."""
+    mapping = PYPERF_UNITS.get(measured.unit)
+    if mapping is None:
+        return (
+            f"{measured.name} (unit {measured.unit!r}) left out: pyperf values are times "
+            "or sizes, lower is better, and a share or a count is neither"
+        )
+    if measured.direction != mapping.direction:
+        return (
+            f"{measured.name} (unit {measured.unit!r}, {measured.direction} is better) left "
+            f"out: exported {mapping.meaning}, pyperf would read it the wrong way round"
+        )
+    if not measured.samples or min(measured.samples) <= 0:
+        return f"{measured.name} left out where a sample is 0 or less: pyperf values are > 0"
+    return None
+
+
+def _pyperf_runs(name: str, document: RunDocument, result: Result, measured: Metric) -> list[Any]:
+    """One ``pyperf.Run`` per sample, with the metadata :func:`export_pyperf` lists."""
+    mapping = PYPERF_UNITS[measured.unit]
+    definition = METRICS.get(measured.name)
+    metadata = _present(
+        name=name,
+        unit=mapping.pyperf_unit,
+        date=_pyperf_date(document.run.get("started_at")),
+        description=definition.description if definition else None,
+        crossdock_platform=document.platform["id"],
+        crossdock_run_id=document.run["id"],
+        crossdock_harness_version=document.run["harness_version"],
+        crossdock_scenario=result.scenario,
+        crossdock_variant=variant_label(result.variant),
+        crossdock_metric=measured.name,
+        crossdock_unit=measured.unit,
+        crossdock_direction=measured.direction,
+        crossdock_values=mapping.meaning,
+    )
+    values = [1.0 / s if mapping.invert else s for s in measured.samples]
+    try:
+        return [pyperf.Run([v], metadata=metadata, collect_metadata=False) for v in values]
+    except ValueError as e:  # pyperf's metadata rules: no newlines, no empty values
+        raise BadInputError(f"{name}: pyperf refused its metadata ({e})") from None
+
+
+def _present(**metadata: Any) -> dict[str, str | int | float]:
+    """*metadata* without empty values (pyperf rejects them), numbers kept, rest as text."""
+    return {
+        key: value if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+        for key, value in metadata.items()
+        if value is not None and value != ""
+    }
+
+
+def _pyperf_date(started_at: Any) -> str | None:
+    """A run's start as pyperf writes its ``date`` metadata, ``YYYY-MM-DD HH:MM:SS``
+    without a zone (here UTC: pyperf compares the dates of all runs, and aware and naive
+    times do not compare), or None when it is not an ISO 8601 time."""
+    try:
+        moment = datetime.fromisoformat(str(started_at))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(sep=" ")
