@@ -31,7 +31,7 @@ import docker.errors
 from bench import signals
 from bench.environment.engine import Engine
 from bench.environment.host import host_os
-from bench.errors import first_line
+from bench.errors import ProvisionError, first_line
 
 #: Pinned base image for the registry way (multi-arch index digest of alpine 3.20).
 BASE_IMAGE = "alpine:3.20@sha256:d9e853e87e55526f6b2917df91a2115c36dd7c696a35be12163d44e6e2a4b6bc"
@@ -51,7 +51,7 @@ _APK_PACKAGES = {"busybox": "busybox", "fio": "fio", "iperf3": "iperf3"}
 _ARCH_ALIASES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
 
 
-class ImageError(Exception):
+class ImageError(ProvisionError):
     """An image could not be made; the message says why and what would fix it."""
 
 
