@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
+import bench
 from bench import __version__, scenarios, signals
-from bench.driver.sampling import Adaptive
 from bench.environment.platform import PLATFORM_IDS
 from bench.errors import BadInputError, CrossdockError
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from bench import driver
 
 EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,14 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     # tables stay readable when stderr is not a terminal (CI logs, pipes)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-    signals.install()
     try:
         code: int = args.handler(args, err, args_list)
     except KeyboardInterrupt:
         err.print(
             "[bold red]interrupted[/]: results measured so far are kept; labelled objects removed"
         )
-        return EXIT_INTERRUPTED
+        return signals.EXIT_INTERRUPTED
     except CrossdockError as e:
         print(f"crossdock: {e}", file=sys.stderr)  # plain: never wrapped or styled
         return e.exit_code
@@ -198,7 +196,7 @@ def _non_negative(text: str) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    from bench import console, driver
+    from bench import console
 
     if args.resume is not None:
         if args.scenarios or args.suite or args.context or args.repeat or args.warmup:
@@ -207,10 +205,10 @@ def _cmd_run(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
                 "--suite, --context, --repeat or --warmup)"
             )
         with console.ProgressBar(err) as bar:
-            files = [driver.resume(path=args.resume, argv=["crossdock", *argv], progress=bar)]
+            files = [bench.resume(path=args.resume, argv=["crossdock", *argv], progress=bar)]
         return _print_runs(files, err)
     with console.ProgressBar(err) as bar:
-        files = driver.run(
+        files = bench.run(
             scenarios=args.scenarios,
             suite=args.suite,
             repeat=args.repeat,
@@ -219,9 +217,9 @@ def _cmd_run(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
             contexts=args.context,
             allow_no_engine=args.allow_no_engine,
             expect_platform=args.expect_platform,
-            adaptive=Adaptive(args.target_ci / 100, args.max_repeat, args.max_time)
-            if args.target_ci is not None
-            else None,
+            target_ci=None if args.target_ci is None else args.target_ci / 100,
+            max_repeat=args.max_repeat,
+            max_time=args.max_time,
             argv=["crossdock", *argv],
             progress=bar,
             on_file=lambda p: bar.note(f"writing [bold]{p}[/]"),
@@ -245,9 +243,7 @@ def _print_runs(files: list[driver.RunFile], err: Console) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    from bench import report
-
-    info = report.build_report(inputs=args.inputs or [Path("results")], output=args.output)
+    info = bench.report(inputs=args.inputs or [Path("results")], output=args.output)
     shown = 5
     for warning in info.warnings[:shown]:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
@@ -261,35 +257,19 @@ def _cmd_report(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
 def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
     import warnings
 
-    from bench import compare
+    from bench.compare import render
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rows = compare.compare(a=args.a, b=args.b)
+        rows = bench.compare(a=args.a, b=args.b)
     for warning in caught:
         err.print(f"[yellow]warning:[/] {escape(str(warning.message))}", highlight=False)
-    Console(width=None if sys.stdout.isatty() else 160).print(compare.render(rows))
+    Console(width=None if sys.stdout.isatty() else 160).print(render(rows))
     return 0
 
 
 def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    from bench import driver
-    from bench.environment import engine, platform, records
-    from bench.provision import places
-
-    if args.source is not None:
-        try:
-            text = args.source.read_text(encoding="utf-8")
-        except OSError as e:
-            raise BadInputError(f"{args.source}: cannot read ({e.strerror})") from None
-        record = platform.detect_capture(text, host_os=args.host_os)
-    else:
-        eng = engine.connect(args.context)
-        record = records.platform_record(eng)
-        with driver.run_context(records.new_run_id(), eng) as ctx:
-            fs_type, reason = places.probe_file_sharing(ctx)
-        if fs_type is not None:
-            record = record.with_file_sharing(fs_type, reason)
+    record = bench.detect(source=args.source, host_os=args.host_os, context=args.context)
     if args.json:
         print(json.dumps({"platform": record.to_json()}, indent=1))
     else:
@@ -301,10 +281,9 @@ def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
 
 def _cmd_validate(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
     from bench import console
-    from bench.validation.runner import validate
 
     with console.ProgressBar(err) as bar:
-        done, path = validate(
+        done, path = bench.validate(
             areas=args.area, rounds=args.rounds, out=args.out, context=args.context,
             argv=["crossdock", *argv], progress=bar,
         )  # fmt: skip
@@ -318,9 +297,7 @@ def _cmd_validate(args: argparse.Namespace, err: Console, argv: list[str]) -> in
 
 
 def _cmd_export(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    from bench import interop
-
-    export = {"pyperf": interop.export_pyperf, "csv": interop.export_csv}[args.format]
+    export = {"pyperf": bench.export_pyperf, "csv": bench.export_csv}[args.format]
     info = export(inputs=args.inputs or [Path("results")], output=args.output)
     for note in info.skipped:
         err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
@@ -330,9 +307,7 @@ def _cmd_export(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
 
 
 def _cmd_import(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    from bench import interop
-
-    print(interop.import_pytest_benchmark(source=args.source, out=args.out, platform=args.platform))
+    print(bench.import_pytest_benchmark(source=args.source, out=args.out, platform=args.platform))
     return 0
 
 
@@ -354,12 +329,6 @@ def _cmd_list(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
 
 
 def _cmd_clean(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    from bench.environment import engine
-
-    eng = engine.connect(args.context)
-    try:
-        removed = eng.cleanup(args.run_id)
-    finally:
-        eng.close()
+    removed = bench.clean(run_id=args.run_id, context=args.context)
     print(", ".join(f"{n} {kind}" for kind, n in removed.items()) + " removed")
     return 0

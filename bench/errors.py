@@ -26,6 +26,16 @@ class ResultsError(BadInputError):
     """A results file that is unreadable, of another schema version or not crossdock's."""
 
 
+class ProvisionError(CrossdockError):
+    """Something measuring needs could not be set up: an image, a place to measure in (a
+    bind mount, a volume ...), the scratch directory. The message says why and what would
+    fix it (exit 1). Inside a scenario the driver records it as the variant's failure."""
+
+
+class ValidationError(CrossdockError):
+    """A validation area could not measure: a sample or a reference tool failed (exit 1)."""
+
+
 class ResultsWriteError(CrossdockError):
     """The results file could not be written (a full disk, a read-only directory)."""
 

@@ -20,14 +20,14 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from bench.errors import ResultsError
 from bench.kinds import ADDED_PARAMS, KINDS
-from bench.metrics import UNITS, Direction
+from bench.metrics import UNITS, Direction, metric
 from bench.plan import Scalar
 
 SCHEMA_VERSION = 1
@@ -75,6 +75,13 @@ class Metric:
             raise ValueError(f"metric {self.name!r}: direction must be 'lower' or 'higher'")
         if not all(math.isfinite(s) for s in self.samples):
             raise ValueError(f"metric {self.name!r}: samples must be finite numbers")
+
+    @classmethod
+    def of(cls, name: str, samples: Iterable[float]) -> Metric:
+        """*samples* of metric *name*, with the unit and direction of the metric table
+        (:mod:`bench.metrics`); KeyError naming the valid metrics for an unknown *name*."""
+        definition = metric(name)
+        return cls(name, definition.unit, definition.direction, tuple(samples))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -11,6 +11,9 @@ from types import FrameType
 
 _STOPS = (signal.SIGINT, signal.SIGTERM)
 
+#: the exit code of an interrupted program (DESIGN 3.1), 128 + SIGINT
+EXIT_INTERRUPTED = 130
+
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt

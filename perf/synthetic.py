@@ -167,8 +167,7 @@ def _samples(rng: np.random.Generator, median: float, n: int) -> tuple[float, ..
 
 
 def _metric(rng: np.random.Generator, name: str, median: float, n: int) -> Metric:
-    definition = metric(name)
-    return Metric(name, definition.unit, definition.direction, _samples(rng, median, n))
+    return Metric.of(name, _samples(rng, median, n))
 
 
 def _results(

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bench import driver, results
+from bench.driver import session
 from bench.environment import engine
 from bench.environment.captures import parse_capture
 from bench.errors import SampleError
@@ -131,7 +132,7 @@ def test_the_engine_method_evicts_a_cached_file_from_a_labelled_container(
     cached_file: Path, live_engine: engine.Engine, no_leftovers: None
 ) -> None:
     # on a Linux-native engine the engine's kernel is this one: its file shows the drop
-    with driver.run_context("cold-engine-test", live_engine) as ctx:
+    with session.run_context("cold-engine-test", live_engine) as ctx:
         cache.drop(ctx, cache.Method("engine", "busybox"))
         assert resident_pages(cached_file) == 0
 
@@ -142,7 +143,7 @@ def test_a_refused_drop_is_a_sample_error_saying_why(
 ) -> None:
     monkeypatch.setattr(cache, "_DROP_SCRIPT", "echo 'Read-only file system' >&2; exit 1")
     with (
-        driver.run_context("cold-refused-test", live_engine) as ctx,
+        session.run_context("cold-refused-test", live_engine) as ctx,
         pytest.raises(SampleError, match=r"Read-only file system.*rootless"),
     ):
         cache.drop(ctx, cache.Method("engine", "busybox"))

@@ -10,6 +10,7 @@ import pytest
 
 from bench import driver, results
 from bench.cli import main
+from bench.driver import session
 from bench.environment import captures, engine, records
 from bench.errors import UnusableEngineError
 
@@ -29,7 +30,7 @@ def test_a_windows_containers_engine_is_not_usable() -> None:
     with pytest.raises(UnusableEngineError, match="runs windows containers") as info:
         driver._usable(windows_engine())
     assert records.platform_record(info.value).id == "windows-containers"
-    reason = driver._no_engine_reason(info.value)
+    reason = session.no_engine_reason(info.value)
     assert reason is not None and reason.startswith("no usable engine")
 
 

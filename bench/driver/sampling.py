@@ -27,6 +27,18 @@ class Adaptive:
         if not 0 < self.target < 10:
             raise ValueError(f"target CI width must be between 0 and 1000 %, not {self.target:%}")
 
+    def stop_reason(self, samples: Sequence[float], *, taken: int, elapsed: float) -> str | None:
+        """Why sampling a variant stops now, or None to take another round: *samples* are
+        its headline metric's, *taken* its samples so far, *elapsed* the seconds since
+        adaptive sampling of its scenario began."""
+        if converged(samples, self.target):
+            return f"target {self.target:.1%} reached at n={len(samples)}"
+        if taken >= self.max_repetitions:
+            return f"maximum of {self.max_repetitions} samples reached"
+        if elapsed > self.max_seconds:
+            return f"maximum of {self.max_seconds:g} s for the scenario reached"
+        return None
+
 
 def ci_width(samples: Sequence[float]) -> float | None:
     """The 95 % interval of the median as a fraction of the median, or ``None`` when there

@@ -74,8 +74,9 @@ class Platform:
             "detection": list(self.detection),
         }
 
-    def with_file_sharing(self, fs: str, reason: str) -> Platform:
-        """A copy with ``file_sharing`` set to what a probe saw, and its reason recorded."""
+    def with_file_sharing(self, fs: str | None, reason: str) -> Platform:
+        """A copy with ``file_sharing`` set to what a probe saw (None: it saw nothing, or
+        could not look), and its reason recorded."""
         return dataclasses.replace(self, file_sharing=fs, detection=(*self.detection, reason))
 
 

@@ -31,7 +31,7 @@ import docker.errors
 from bench import signals
 from bench.environment.engine import Engine
 from bench.environment.host import host_os
-from bench.errors import SampleError, first_line
+from bench.errors import ProvisionError, SampleError, first_line
 from bench.provision import containers
 from bench.provision.processes import output_tail
 
@@ -53,7 +53,7 @@ _APK_PACKAGES = {"busybox": "busybox", "fio": "fio", "iperf3": "iperf3"}
 _ARCH_ALIASES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
 
 
-class ImageError(Exception):
+class ImageError(ProvisionError):
     """An image could not be made; the message says why and what would fix it."""
 
 

@@ -24,6 +24,7 @@ import docker.errors
 
 from bench import signals
 from bench.environment import host
+from bench.errors import ProvisionError
 from bench.provision import containers, images, processes
 from bench.provision.context import RunContext
 from bench.provision.processes import Output
@@ -37,7 +38,7 @@ INJECTED_BUSYBOX = "/.crossdock/busybox"
 WINDOWS_DIR = Path("/mnt/c/Users/Public")
 
 
-class PlaceError(Exception):
+class PlaceError(ProvisionError):
     """A place could not be set up; the message says why."""
 
 

@@ -1,6 +1,6 @@
 """Validation: the harness against the reference tools run by hand, side by side.
 
-Each area has a module here with ``run(ctx, *, rounds, progress) -> Validation``: it
+Each area has a module here with ``run(ctx, *, rounds) -> Validation``: it
 measures the harness's figure and the reference's figure interleaved, round by round, in
 one run, and returns the comparisons with their targets plus the raw samples (stored as a
 results file so the report can show them). ``crossdock validate`` runs them all.
@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.analysis.stats import ratio_of_medians, summarize
-from bench.metrics import metric
 from bench.plan import Scalar
 from bench.results import Metric, Result
 
@@ -64,13 +63,12 @@ def samples_result(
 ) -> Result:
     """One method's raw samples from a validation, stored like any measured result
     (scenario ``validate-<area>``), with the metric's unit and direction from the table."""
-    definition = metric(metric_name)
     return Result(
         scenario=f"validate-{area}",
         kind=area,
         variant=dict(variant),
         status="ok",
-        metrics=(Metric(metric_name, definition.unit, definition.direction, tuple(values)),),
+        metrics=(Metric.of(metric_name, values),),
         extra=dict(extra),
     )
 
