@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     detect = sub.add_parser("detect", help="classify the engine or a saved docker info/version")
     detect.add_argument("--from", dest="source", type=Path, metavar="FILE")
     detect.add_argument("--host-os", choices=("linux", "darwin", "windows"))
+    detect.add_argument("--captured-in", choices=("wsl", "host"), help="where --from was taken")
     detect.add_argument("--context", metavar="NAME")
     detect.add_argument("--json", action="store_true")
     detect.set_defaults(handler=_cmd_detect)
@@ -282,7 +283,7 @@ def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
             text = args.source.read_text(encoding="utf-8")
         except OSError as e:
             raise BadInputError(f"{args.source}: cannot read ({e.strerror})") from None
-        record = platform.detect_capture(text, host_os=args.host_os)
+        record = platform.detect_capture(text, host_os=args.host_os, captured_in=args.captured_in)
     else:
         eng = engine.connect(args.context)
         record = records.platform_record(eng)
