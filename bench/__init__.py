@@ -135,11 +135,13 @@ def detect(
     source: Path | None = None,
     text: str | None = None,
     host_os: str | None = None,
+    captured_in: str | None = None,
     context: str | None = None,
 ) -> Platform:
     """The platform record (DESIGN 3.3) of a saved ``docker info`` / ``docker version``
     capture, given as *text* or the file *source* (*host_os*: the host it was taken on,
-    else inferred); without one, of the engine of *context* (else the current one), with
+    else inferred; *captured_in*: ``"wsl"`` or ``"host"`` for where a capture was taken, when it
+    cannot tell); without one, of the engine of *context* (else the current one), with
     its file sharing probed by a container.
 
     Raises :class:`BadInputError` for an unreadable capture file or an unknown *host_os*,
@@ -158,7 +160,7 @@ def detect(
         except UnicodeDecodeError:
             raise BadInputError(f"{source}: not text; expected a docker info capture") from None
     if text is not None:
-        return platform.detect_capture(text, host_os=host_os)
+        return platform.detect_capture(text, host_os=host_os, captured_in=captured_in)
     from bench.driver.session import probed_platform
     from bench.environment import engine
 

@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     detect = sub.add_parser("detect", help="classify the engine or a saved docker info/version")
     detect.add_argument("--from", dest="source", type=Path, metavar="FILE")
     detect.add_argument("--host-os", choices=("linux", "darwin", "windows"))
+    detect.add_argument("--captured-in", choices=("wsl", "host"), help="where --from was taken")
     detect.add_argument("--context", metavar="NAME")
     detect.add_argument("--json", action="store_true")
     detect.set_defaults(handler=_cmd_detect)
@@ -269,7 +270,12 @@ def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int
 
 
 def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    record = bench.detect(source=args.source, host_os=args.host_os, context=args.context)
+    record = bench.detect(
+        source=args.source,
+        host_os=args.host_os,
+        captured_in=args.captured_in,
+        context=args.context,
+    )
     if args.json:
         print(json.dumps({"platform": record.to_json()}, indent=1))
     else:

@@ -32,7 +32,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import tomli
 
@@ -182,8 +182,18 @@ def _check_keys(data: Mapping[str, Any], valid: Sequence[str], where: str, fail:
             )
 
 
-def _int(data: Mapping[str, Any], key: str, default: int, minimum: int, fail: Any) -> int:
+@overload
+def _int(data: Mapping[str, Any], key: str, default: int, minimum: int, fail: Any) -> int: ...
+@overload
+def _int(
+    data: Mapping[str, Any], key: str, default: None, minimum: int, fail: Any
+) -> int | None: ...
+def _int(
+    data: Mapping[str, Any], key: str, default: int | None, minimum: int, fail: Any
+) -> int | None:
     value = data.get(key, default)
+    if value is None and default is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise fail(key, f"must be a whole number >= {minimum}, not {value!r}")
     return value
@@ -200,16 +210,53 @@ def _label(combo: Mapping[str, Scalar]) -> str:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The decoded TOML file; a ScenarioError names the file and, for a file that is not
+    valid TOML (or not UTF-8), the line and column where reading stopped."""
     try:
-        with path.open("rb") as f:
-            return tomli.load(f)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such scenario file") from None
     except OSError as e:
         raise ScenarioError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line, column = _position(raw[: e.start].decode("utf-8"), e.start)
+        raise ScenarioError(
+            f"{path}: line {line}, column {column}: invalid TOML: not UTF-8 "
+            f"(byte 0x{raw[e.start]:02x})"
+        ) from None
+    try:
+        return tomli.loads(text)
     except tomli.TOMLDecodeError as e:
-        # tomli's message ends with "(at line L, column C)"
-        raise ScenarioError(f"{path}: invalid TOML: {e}") from None
+        raise ScenarioError(_toml_error(path, text, e)) from None
+
+
+# tomli's message: "<what> (at line L, column C)" or "<what> (at end of document)"
+_TOML_AT = re.compile(r"\s*\(at (?:line (?P<line>\d+), column (?P<column>\d+)|end of document)\)$")
+
+
+def _toml_error(path: Path, text: str, error: tomli.TOMLDecodeError) -> str:
+    """ "<file>: line L, column C: invalid TOML: <what>" for every parse error, including
+    one at the end of the document (older tomli gives the position only in its message)."""
+    message = str(error)
+    found = _TOML_AT.search(message)
+    what = getattr(error, "msg", None) or (message[: found.start()] if found else message)
+    line, column = getattr(error, "lineno", None), getattr(error, "colno", None)
+    if line is None or column is None:
+        if found is not None and found["line"]:
+            line, column = int(found["line"]), int(found["column"])
+        else:
+            pos = getattr(error, "pos", None)
+            line, column = _position(text, len(text) if pos is None else int(pos))
+    at_end = " (the file ends there)" if found is not None and not found["line"] else ""
+    return f"{path}: line {line}, column {column}: invalid TOML: {what}{at_end}"
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of character *offset* in *text*."""
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 # --- suites and lookup -------------------------------------------------------------------
@@ -228,13 +275,12 @@ def load_suites(directory: Path | None = None) -> dict[str, Suite]:
     for name, table in data.items():
 
         def fail(key: str, message: str, _name: str = name) -> ScenarioError:
-            return ScenarioError(f"{path}: {_name}.{key}: {message}")
+            return ScenarioError(f"{path}: {'.'.join(filter(None, (_name, key)))}: {message}")
 
         if not isinstance(table, dict):
-            raise fail("", "must be a table")
-        _check_keys(
-            table, ("description", "scenarios", "max_repetitions", "max_warmups"), name, fail
-        )
+            raise fail("", f'must be a table ([{name}] with scenarios = ["..."])')
+        valid = ("description", "scenarios", "max_repetitions", "max_warmups")
+        _check_keys(table, valid, "", fail)
         names = table.get("scenarios")
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise fail("scenarios", "must be a list of scenario names")
@@ -242,8 +288,8 @@ def load_suites(directory: Path | None = None) -> dict[str, Suite]:
             name=name,
             description=str(table.get("description", "")),
             scenarios=tuple(names),
-            max_repetitions=table.get("max_repetitions"),
-            max_warmups=table.get("max_warmups"),
+            max_repetitions=_int(table, "max_repetitions", None, 1, fail),
+            max_warmups=_int(table, "max_warmups", None, 0, fail),
         )
     return suites
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -234,3 +235,181 @@ def test_unconvertible_value_is_left_out() -> None:
 @pytest.mark.parametrize("text", ["", "# only a comment\n", "hello world\n", "[1, 2]", '{"a": 1}'])
 def test_unrecognised_input_gives_an_empty_capture(text: str) -> None:
     assert parse_capture(text) == Capture(info=None, version=None, client={})
+
+
+# --- captures as they are pasted --------------------------------------------------------------
+
+
+def _body(name: str) -> str:
+    """A fixture without its `# source:` line."""
+    return (FIXTURES / name).read_text(encoding="utf-8").split("\n", 1)[1]
+
+
+def _indented(text: str, prefix: str) -> str:
+    return "".join(prefix + line + "\n" for line in text.splitlines())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "docker_info_colima_1.txt",
+        "docker_version_podman-linux_1.txt",
+        "docker_info_desktop-legacy-moby-swarm_1.txt",
+        "docker_version_json_desktop-mac-intel_1.txt",
+        "docker_version_info_linux-combined_1.txt",
+    ],
+)
+@pytest.mark.parametrize(
+    "paste",
+    [
+        lambda text: _indented(text, "    "),  # a markdown list item's code block
+        lambda text: _indented(text, "\t"),  # an rst code-block
+        lambda text: _indented(text, "> "),  # a quoted reply
+        lambda text: _indented(text, "> > "),  # a reply to a reply
+        lambda text: "```console\n" + text + "```\n",
+        lambda text: _indented("```\n" + text + "```", "  "),
+    ],
+    ids=["indent", "tab", "quote", "quote2", "fence", "indented-fence"],
+)
+def test_a_paste_reads_as_the_output_it_holds(name: str, paste: Any) -> None:
+    plain = parse_capture(_body(name))
+    assert plain.info is not None or plain.version is not None
+    assert parse_capture(paste(_body(name))) == plain
+
+
+def test_indented_and_tabbed_fixtures_read_like_plain_ones() -> None:
+    spaces = capture("docker_info_desktop-mac-indented_1.txt").info
+    tabs = capture("docker_info_desktop-windows-hyperv-tabbed_1.txt").info
+    assert spaces is not None and tabs is not None
+    assert (spaces["OperatingSystem"], spaces["KernelVersion"], spaces["NCPU"]) == (
+        "Docker for Mac",
+        "4.9.125-linuxkit",
+        2,
+    )
+    assert (tabs["OperatingSystem"], tabs["Name"], tabs["Labels"]) == (
+        "Docker for Windows",
+        "linuxkit-00155db22605",
+        [],
+    )
+
+
+def test_version_then_old_style_info_in_one_paste_keeps_both() -> None:
+    parsed = capture("docker_version_info_linux-combined_1.txt")
+    assert parsed.version is not None and parsed.info is not None
+    assert (parsed.version["Version"], parsed.version["Os"]) == ("18.06.3-ce", "linux")
+    assert [c["Name"] for c in parsed.version["Components"]] == ["Engine"]
+    assert {k: parsed.info[k] for k in ("OperatingSystem", "KernelVersion", "NCPU")} == {
+        "OperatingSystem": "Debian GNU/Linux 10 (buster)",
+        "KernelVersion": "4.19.0-9-cloud-amd64",
+        "NCPU": 4,
+    }
+    assert parsed.client["Os"] == "linux"
+
+
+# `docker version` of a 1.12 client (https://github.com/moby/moby/issues/24451): no Engine
+# component, the engine's fields sit directly under "Server:".
+OLD_VERSION = """Client:
+ Version:      1.12.0-rc3
+ API version:  1.24
+ Go version:   go1.6.2
+ Git commit:   91e29e8
+ Built:        Sat Jul  2 00:09:24 2016
+ OS/Arch:      darwin/amd64
+ Experimental: true
+
+Server:
+ Version:      1.12.0-rc3
+ API version:  1.24
+ Go version:   go1.6.2
+ Git commit:   876f3a7
+ Built:        Tue Jul  5 02:20:13 2016
+ OS/Arch:      linux/amd64
+ Experimental: true
+"""
+
+
+def test_old_client_version_has_the_engine_fields_under_server() -> None:
+    parsed = parse_capture(OLD_VERSION)
+    assert parsed.info is None
+    assert parsed.version is not None
+    assert (parsed.version["Version"], parsed.version["ApiVersion"], parsed.version["Os"]) == (
+        "1.12.0-rc3",
+        "1.24",
+        "linux",
+    )
+    assert parsed.client["Os"] == "darwin"
+
+
+def test_a_paste_that_lost_its_client_line_keeps_the_client_fields() -> None:
+    parsed = capture("docker_version_desktop-mac-lost-header_1.txt")
+    assert (parsed.client["Version"], parsed.client["Os"]) == ("19.03.8", "darwin")
+    assert parsed.version is not None
+    assert parsed.version["Platform"]["Name"] == "Docker Engine - Community"
+    assert parsed.info is None
+
+
+def test_warnings_after_info_do_not_hide_it() -> None:
+    info = capture("docker_info_linux-vm-qemu_1.txt").info
+    assert info is not None
+    assert (info["KernelVersion"], info["Name"]) == ("6.1.0-57-amd64", "vmspike-docker")
+    # and the reverse order: an old-style info whose WARNING lines come first
+    warned = parse_capture("WARNING: No swap limit support\n" + _body("docker_info_lima_1.txt"))
+    assert warned.info == capture("docker_info_lima_1.txt").info
+
+
+def test_podman_multiline_runtime_version_stays_in_its_component() -> None:
+    version = capture("docker_version_podman-linux_1.txt").version
+    assert version is not None
+    assert [c["Name"] for c in version["Components"]] == [
+        "Podman Engine",
+        "Conmon",
+        "OCI Runtime (crun)",
+        "Engine",
+    ]
+    assert capture("docker_version_podman-linux_1.txt").info is None
+
+
+def test_a_python_dict_printed_by_docker_py_is_read() -> None:
+    parsed = capture("docker_version_podman-machine-pyrepr_1.txt")
+    assert parsed.version is not None
+    assert parsed.version["Platform"] == {"Name": "linux/arm64/fedora-41"}
+    assert parsed.version["Components"][0]["Name"] == "Podman Engine"
+    assert parsed.version["KernelVersion"] == "6.12.9-200.fc41.aarch64"
+
+
+def test_json_inside_log_lines_is_read() -> None:
+    version = capture("docker_version_json_wire-log_1.txt").version
+    assert version is not None
+    assert (version["KernelVersion"], version["Arch"]) == ("5.15.68-0-virt", "arm64")
+
+
+@pytest.mark.parametrize(
+    ("cut_at", "has"),
+    [
+        ('"Name": "Engine",', "Components"),  # inside the component list
+        ('"ApiVersion": "1.41",\n  "MinAPIVersion"', "Version"),  # after the top Version
+        ('"KernelVersion": "5.10.104-lin', "GitCommit"),  # inside the last string
+    ],
+)
+def test_a_truncated_version_document_keeps_what_was_read(cut_at: str, has: str) -> None:
+    # /version as the API answers it (the Server part of `docker version -f json`), cut off
+    server = json.loads(_body("docker_version_json_desktop-mac-intel_1.txt"))["Server"]
+    text = json.dumps(server, indent=2)
+    parsed = parse_capture(text[: text.rindex(cut_at) + len(cut_at)])
+    assert parsed.version is not None
+    assert parsed.version["Platform"]["Name"] == "Docker Desktop 4.7.1 (77678)"
+    assert has in parsed.version
+
+
+def test_a_version_then_an_info_document_are_both_read() -> None:
+    text = '{"Platform": {"Name": "Docker Desktop 4.34.2"}, "Version": "27.2.0"}\n{"OperatingSystem": "Docker Desktop", "NCPU": 8}'
+    parsed = parse_capture(text)
+    assert parsed.version == {"Platform": {"Name": "Docker Desktop 4.34.2"}, "Version": "27.2.0"}
+    assert parsed.info == {"OperatingSystem": "Docker Desktop", "NCPU": 8}
+
+
+def test_json_truncated_after_a_complete_member_keeps_it() -> None:
+    assert parse_capture('{"OperatingSystem": "x", "NCPU": 4').info == {
+        "OperatingSystem": "x",
+        "NCPU": 4,
+    }

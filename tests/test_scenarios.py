@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import tomli
 
 from bench import scenarios
 from bench.errors import ScenarioError
@@ -112,6 +113,83 @@ def test_bad_scenario_files_name_the_file_key_and_choices(
     message = str(info.value)
     assert str(path) in message
     assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("raw", "position", "what"),
+    [
+        # cut off at the end: the position is where the file ends
+        (b'kind = "startup"\nrepetitions = ', "line 2, column 15", "Invalid value (the file ends"),
+        (b'kind = "startup"\ndescription = "a', "line 2, column 17", "Unterminated string"),
+        (
+            b'kind = "startup"\n[matrix]\nnetwork = ["none",',
+            "line 3, column 19",
+            "Invalid value (the file ends",
+        ),
+        (b'kind = "startup"\nkind = "fileio"\n', "line 2, column 16", "Cannot overwrite"),
+        (b'kind = "startup"\n[params]\n[params]\n', "line 3, column 8", "twice"),
+        (b'kind = "startup" "x"\n', "line 1, column 18", "Expected newline"),
+        (b'kind = "startup"\ndescription = "caf\xe9"\n', "line 2, column 19", "not UTF-8"),
+    ],
+)
+def test_every_toml_error_names_the_file_line_and_column(
+    tmp_path: Path, raw: bytes, position: str, what: str
+) -> None:
+    path = tmp_path / "s.toml"
+    path.write_bytes(raw)
+    with pytest.raises(ScenarioError) as info:
+        scenarios.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {position}: invalid TOML: "), message
+    assert what in message
+
+
+def test_toml_error_position_from_an_older_tomli_message(tmp_path: Path) -> None:
+    # tomli before 2.1 gives no lineno/colno, only "(at line L, column C)" or
+    # "(at end of document)" in its message
+    with pytest.warns(DeprecationWarning):
+        inside = tomli.TOMLDecodeError("Invalid value (at line 2, column 7)")
+        at_end = tomli.TOMLDecodeError("Invalid value (at end of document)")
+    text = 'kind = "startup"\nrepetitions = '
+    assert scenarios._toml_error(tmp_path / "s.toml", text, inside).endswith(
+        "s.toml: line 2, column 7: invalid TOML: Invalid value"
+    )
+    assert scenarios._toml_error(tmp_path / "s.toml", text, at_end).endswith(
+        "s.toml: line 2, column 15: invalid TOML: Invalid value (the file ends there)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("quick = 3\n", 'suites.toml: quick: must be a table ([quick] with scenarios = ["..."])'),
+        (
+            '[quick]\nscenarios = "startup"\n',
+            "suites.toml: quick.scenarios: must be a list of scenario names",
+        ),
+        (
+            "[quick]\nscenarios = []\nmax_repetition = 3\n",
+            "suites.toml: quick.max_repetition: unknown key (did you mean 'max_repetitions'? "
+            "valid: description, scenarios, max_repetitions, max_warmups)",
+        ),
+        (
+            '[quick]\nscenarios = []\nmax_repetitions = "3"\n',
+            "suites.toml: quick.max_repetitions: must be a whole number >= 1, not '3'",
+        ),
+        (
+            "[quick]\nscenarios = []\nmax_warmups = -1\n",
+            "suites.toml: quick.max_warmups: must be a whole number >= 0, not -1",
+        ),
+    ],
+)
+def test_bad_suite_files_name_the_file_key_and_choices(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    (tmp_path / "suites.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        scenarios.load_suites(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / 'suites.toml'}: ")
+    assert str(info.value).endswith(expected.removeprefix("suites.toml: "))
 
 
 def test_missing_file_and_unknown_names(tmp_path: Path) -> None:

@@ -1,17 +1,22 @@
 """Saved ``docker info`` / ``docker version`` captures, read back into the engine API's shape.
 
-A capture is what someone pasted: the docker CLI's text output, the API's JSON (``/info``,
-``/version`` or ``docker version -f '{{json .}}'``), or an error message carrying a (possibly
-truncated) JSON body. Leading ``#`` lines are comments. Whatever the form, the result uses
-the API's key names (``OperatingSystem``, ``KernelVersion``, ``NCPU``, ``MemTotal``, ...), so
-platform detection reads one shape. Partial captures give partial dicts, never an error.
+A capture is what someone pasted: the docker CLI's text output (new and old clients, a
+``docker version`` and a ``docker info`` one after the other), the API's JSON (``/info``,
+``/version`` or ``docker version -f '{{json .}}'``, also cut off part-way, also printed by
+docker-py as a Python dict), or an error message or log line carrying such a body. Pastes
+come indented as a whole (markdown lists, tabs), quoted (``> `` replies) or inside code
+fences; leading ``#`` lines are comments. Whatever the form, the result uses the API's key
+names (``OperatingSystem``, ``KernelVersion``, ``NCPU``, ``MemTotal``, ...), so platform
+detection reads one shape. Partial captures give partial dicts, never an error.
 """
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,9 +36,21 @@ class Capture:
 def parse_capture(text: str) -> Capture:
     """Parse a saved capture (CLI text or API JSON, see the module doc). Never raises on
     unrecognised or partial input: what could not be read is simply absent."""
-    body = _strip_comments(text)
-    document = _json_document(body)
-    return _from_api(document) if document is not None else _from_cli(body)
+    body = _normalise(text)
+    documents = _api_documents(body)
+    if not documents:
+        return _from_cli(body)
+    parsed = [_from_api(document) for document in documents]
+    return Capture(
+        info=_merged(c.info for c in parsed),
+        version=_merged(c.version for c in parsed),
+        client=_merged(c.client for c in parsed) or {},
+    )
+
+
+def _merged(parts: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
+    found = [part for part in parts if part]
+    return {k: v for part in found for k, v in part.items()} if found else None
 
 
 # Binary units as docker's go-units prints them ("7.667GiB", "991.7 MiB").
@@ -51,68 +68,107 @@ def parse_bytes(text: str) -> int:
     return round(float(match["number"]) * _BYTE_UNITS[match["unit"]])
 
 
-def _strip_comments(text: str) -> str:
-    return "\n".join(itertools.dropwhile(lambda line: line.startswith("#"), text.splitlines()))
+# A quoted reply's markers ("> ", "> > "), and a markdown code fence line.
+_QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+")
+_FENCE = re.compile(r"^\s*(```|~~~)")
 
 
-# A CLI section header, at column 0: "Client:", "Server: Docker Desktop 4.33.0 (160616)".
+def _normalise(text: str) -> str:
+    """The capture without leading comments, quote markers, code fences and the
+    indentation the whole paste shares (a markdown list item, a tab)."""
+    lines = itertools.dropwhile(lambda line: line.startswith("#"), text.splitlines())
+    kept = [_QUOTE.sub("", line) for line in lines if not _FENCE.match(line)]
+    return textwrap.dedent("\n".join(kept))
+
+
+# A CLI section header: "Client:", "Server: Docker Desktop 4.33.0 (160616)".
 _SECTION = re.compile(r"(?P<kind>Client|Server):\s*(?P<header>.*)")
 
 
 # --- API JSON ------------------------------------------------------------------------------
 
-
-def _json_document(body: str) -> Any:
-    """The JSON value the capture holds, or None when it is CLI text. An error message
-    wrapping a JSON body (and no CLI section header) counts as JSON from its first '{"'."""
-    stripped = body.lstrip()
-    if stripped.startswith("{"):
-        return _decode_json(stripped)
-    has_sections = any(_SECTION.match(line) for line in body.splitlines())
-    start = body.find('{"')
-    return None if has_sections or start < 0 else _decode_json(body[start:])
+# Where an API document starts in a paste: JSON, or docker-py's printed dict.
+_DOCUMENT_START = re.compile(r"""\{\s*["']""")
 
 
-def _decode_json(text: str) -> Any:
-    """Decode the JSON value text starts with; a value cut off part-way (a truncated paste)
-    is closed after its last complete member. None when neither decodes."""
+def _api_documents(body: str) -> list[Any]:
+    """The API documents the capture holds, one after another; [] when it is CLI text. An
+    error message or log line wrapping a document (and no CLI section header) counts from
+    the document's first '{"'."""
+    lines = body.splitlines()
+    if not body.lstrip().startswith("{") and any(_SECTION.fullmatch(ln.strip()) for ln in lines):
+        return []
+    documents = []
+    position = 0
+    while (start := _DOCUMENT_START.search(body, position)) is not None:
+        decoded = _decode(body[start.start() :])
+        if decoded is None:
+            break
+        value, length = decoded
+        documents.append(value)
+        position = start.start() + length
+    return documents
+
+
+def _decode(text: str) -> tuple[Any, int] | None:
+    """(value, characters read) for the JSON value or Python dict literal text starts with.
+    A value cut off part-way (a truncated paste) is closed after what was read: at its
+    end when that is complete, else after its last complete member. None when none decode."""
     decoder = json.JSONDecoder()
-    for candidate in (text, _close_truncated(text)):
+    whole, at_end, at_comma = _closings(text)
+    for candidate, span in ((text, whole), (at_end, len(at_end)), (at_comma, len(at_comma))):
         try:
-            return decoder.raw_decode(candidate)[0]
+            value, length = decoder.raw_decode(candidate)
         except json.JSONDecodeError:
-            continue
+            try:  # docker-py users paste print(client.version()): a Python dict
+                value, length = ast.literal_eval(candidate[:span]), span
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                continue
+        return value, min(length, len(text))
     return None
 
 
-def _close_truncated(text: str) -> str:
-    """text cut at its last comma outside a string, with the brackets open there closed."""
+def _closings(text: str) -> tuple[int, str, str]:
+    """(length of the first balanced value, text closed at its end, text closed at its last
+    comma outside a string) for a value that may be cut off."""
     closers = {"{": "}", "[": "]"}
     stack: list[str] = []
     cut: tuple[int, tuple[str, ...]] = (0, ())
-    in_string = escaped = False
+    quote = ""
+    escaped = False
     for i, char in enumerate(text):
         if escaped:
             escaped = False
-        elif in_string:
+        elif quote:
             escaped = char == "\\"
-            in_string = char != '"'
-        elif char == '"':
-            in_string = True
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
         elif char in closers:
             stack.append(closers[char])
         elif stack and char == stack[-1]:
             stack.pop()
+            if not stack:
+                return i + 1, text, text
         elif char == ",":
             cut = (i, tuple(stack))
     end, still_open = cut
-    return text[:end] + "".join(reversed(still_open))
+    at_comma = text[:end] + "".join(reversed(still_open))
+    at_end = "" if quote else text.rstrip().rstrip(",") + "".join(reversed(stack))
+    return len(text), at_end, at_comma
+
+
+# Keys only /info has, and keys /version has (a truncated one may have only the first).
+_INFO_KEYS = frozenset(
+    ("OperatingSystem", "Containers", "Driver", "DockerRootDir", "ServerVersion", "NCPU", "OSType")
+)
+_VERSION_KEYS = frozenset(("Platform", "Components", "ApiVersion", "MinAPIVersion"))
 
 
 def _from_api(document: Any) -> Capture:
     """Sort an API document by its keys: ``docker version -f json`` has Client/Server,
-    ``/info`` has OperatingSystem (or KernelVersion and NCPU), ``/version`` has ApiVersion
-    and Components or Platform."""
+    ``/info`` has OperatingSystem, Containers, Driver, ...; ``/version`` has Platform,
+    Components or ApiVersion."""
     if not isinstance(document, dict):
         return Capture(info=None, version=None, client={})
     if isinstance(document.get("Server"), dict) or isinstance(document.get("Client"), dict):
@@ -122,10 +178,10 @@ def _from_api(document: Any) -> Capture:
             client=_dict_or_none(document.get("Client")) or {},
         )
     keys = document.keys()
-    if "OperatingSystem" in keys or {"KernelVersion", "NCPU"} <= keys:
+    if keys & _INFO_KEYS:
         client = _dict_or_none(document.get("ClientInfo")) or {}
         return Capture(info=document, version=None, client=client)
-    if "ApiVersion" in keys and keys & {"Components", "Platform"}:
+    if keys & _VERSION_KEYS:
         return Capture(info=None, version=document, client={})
     return Capture(info=None, version=None, client={})
 
@@ -296,38 +352,95 @@ def _mapped(
 
 
 def _from_cli(body: str) -> Capture:
-    """Read CLI text section by section; a Server section is `docker version` output when
-    it names a platform or lists an Engine component, else `docker info` output."""
-    info: dict[str, Any] | None = None
+    """Read CLI text section by section. A Server section is `docker version` output when
+    it names a platform, lists an Engine component or (old clients) has the version's own
+    fields, else `docker info` output; several info sections (old-style `docker info`
+    after a `docker version`) add up. A leading headerless section followed by a Server
+    section is a client section whose "Client:" line the paste lost."""
+    info: dict[str, Any] = {}
     version: dict[str, Any] | None = None
     client: dict[str, Any] = {}
-    for kind, header, lines in _sections(body):
-        items = _items(lines, level=1)
-        if kind == "Client":
+    sections = _sections(body)
+    for i, section in enumerate(sections):
+        items = _items(section.lines, level=section.level())
+        later = sections[i + 1 :]
+        lost_client = (
+            i == 0 and not section.explicit and later and later[0].kind == "Server"
+        ) and _has_version_fields(items)
+        if section.kind == "Client" or lost_client:
             client |= _mapped(items, _CLIENT_FIELDS, keep_unknown=False)
-            client |= {"Platform": {"Name": header}} if header else {}
-        elif header or any(_is_component(item) and item.key == "Engine" for item in items):
-            version = _version(header, items)
+            client |= {"Platform": {"Name": section.header}} if section.header else {}
+        elif section.explicit and (section.header or _is_version(items)):
+            version = _version(section.header, items)
         else:
-            info = _mapped(items, _INFO_FIELDS, keep_unknown=False) or None
-    return Capture(info=info, version=version, client=client)
+            info |= _mapped(items, _INFO_FIELDS, keep_unknown=False)
+    return Capture(info=info or None, version=version, client=client)
 
 
-def _sections(body: str) -> list[tuple[str, str, list[_Line]]]:
-    """(kind, header, lines) per "Client:"/"Server:" section. Lines before the first header
-    (a paste that starts mid-output) form an implicit Server section."""
-    sections: list[tuple[str, str, list[_Line]]] = [("Server", "", [])]
+@dataclass
+class _Section:
+    """Lines of one "Client:"/"Server:" section, indented relative to its header (or, for
+    a section without one, to its first line)."""
+
+    kind: str
+    header: str
+    explicit: bool
+    base: int | None
+    lines: list[_Line] = field(default_factory=list)
+
+    def level(self) -> int:
+        """The indent of this section's entries: the shallowest, or for a section without
+        a header the more common of the two shallowest (a paste that starts mid-output
+        loses its first line's indent; old-style `docker info` has none)."""
+        indents = sorted({indent for indent, _ in self.lines})
+        if self.explicit or len(indents) < 2:
+            return indents[0] if indents else 0
+        counts = [sum(1 for indent, _ in self.lines if indent == i) for i in indents[:2]]
+        return indents[0] if counts[0] >= counts[1] else indents[1]
+
+
+def _sections(body: str) -> list[_Section]:
+    """The "Client:"/"Server:" sections, headers at any indent. Lines before the first
+    header (a paste that starts mid-output), and lines back at or left of a header after
+    its entries (old-style `docker info`, warnings, prose between two outputs) form
+    implicit Server sections."""
+    sections = [_Section("Server", "", explicit=False, base=None)]
     for raw in body.splitlines():
         text = raw.strip()
         if not text or text == "...":
             continue
         indent = len(raw) - len(raw.lstrip())
-        section = _SECTION.fullmatch(text) if indent == 0 else None
-        if section is not None:
-            sections.append((section["kind"], section["header"], []))
-        else:
-            sections[-1][2].append((indent, text))
-    return [s for s in sections if s[1] or s[2]]
+        header = _SECTION.fullmatch(text)
+        current = sections[-1]
+        if header is not None:
+            sections.append(_Section(header["kind"], header["header"], True, indent))
+            continue
+        if _ends(current, indent, text):
+            current = _Section("Server", "", explicit=False, base=indent)
+            sections.append(current)
+        if current.base is None:
+            current.base = indent
+        current.lines.append((max(0, indent - current.base - current.explicit), text))
+    return [s for s in sections if s.header or s.lines]
+
+
+def _ends(section: _Section, indent: int, text: str) -> bool:
+    """Whether a line ends *section*: back at or left of its header, after nested entries,
+    and a `docker info` label (multi-line values, like Podman's crun version, stay)."""
+    back = section.explicit and indent <= (section.base or 0)
+    nested = any(depth > 0 for depth, _ in section.lines)
+    return back and nested and text.partition(":")[0] in _INFO_FIELDS
+
+
+def _has_version_fields(items: Sequence[_Item]) -> bool:
+    return any(item.key in ("API version", "OS/Arch") for item in items)
+
+
+def _is_version(items: Sequence[_Item]) -> bool:
+    """A Server section is `docker version`'s: an Engine component, or the old clients'
+    engine fields at the top (`docker info` prints neither)."""
+    engine = any(_is_component(item) and item.key == "Engine" for item in items)
+    return engine or _has_version_fields(items)
 
 
 def _is_component(item: _Item) -> bool:
@@ -345,4 +458,6 @@ def _version(header: str, items: Sequence[_Item]) -> dict[str, Any]:
             top = dict(details)
         number = details.pop("Version", "")
         components.append({"Name": item.key, "Version": number, "Details": details})
+    if not components:  # an old client: the engine's fields are the section's own
+        top = _mapped(items, _VERSION_FIELDS, keep_unknown=False)
     return {"Platform": {"Name": header}, "Components": components, **top}

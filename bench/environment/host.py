@@ -7,6 +7,7 @@ import hashlib
 import os
 import platform as pyplatform
 import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,36 @@ from typing import Any
 def host_os() -> str:
     """``linux``, ``darwin`` or ``windows`` (the OS the harness and the docker CLI run on)."""
     return sys.platform if sys.platform in ("linux", "darwin") else "windows"
+
+
+def kernel_release() -> str:
+    """This host's kernel release, as ``uname -r`` prints it (what an engine running on this
+    kernel reports as its ``KernelVersion``)."""
+    return pyplatform.release()
+
+
+def boot_id() -> str | None:
+    """This boot of this host's kernel (Linux ``/proc/sys/kernel/random/boot_id``; a
+    container on the same kernel reads the same value). ``None`` where it cannot be read."""
+    return _read("/proc/sys/kernel/random/boot_id")
+
+
+def socket_server(path: str) -> tuple[int, str] | None:
+    """(pid, command name) of the process serving the unix socket at *path*, as this
+    kernel's ``SO_PEERCRED`` names it. ``None`` when that cannot be read: no such socket,
+    no ``SO_PEERCRED`` (macOS, Windows), or a server in a pid namespace this one cannot see."""
+    peercred = getattr(socket, "SO_PEERCRED", None)
+    if peercred is None or not hasattr(socket, "AF_UNIX"):
+        return None
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1.0)
+            sock.connect(path)
+            pid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, peercred, 12))[0]
+    except (OSError, struct.error):
+        return None
+    command = _read(f"/proc/{pid}/comm") if pid > 0 else None
+    return (pid, command) if command else None
 
 
 def in_wsl() -> bool:

@@ -1,22 +1,41 @@
 """Which platform an engine is (DESIGN 3.3), decided by one ordered table of rules.
 
-:func:`detect` is a pure function of what the engine answered (``/info``, ``/version``) and
-where the harness stands (host OS, inside WSL2 or not, docker context and endpoint). It
-flattens those into evidence, then walks :data:`RULES`: the first rule whose checks all
-hold decides, and each check's reason ("OperatingSystem is 'Docker Desktop'") goes into
-:attr:`Platform.detection`, so every result says how it was reached. :func:`detect_capture`
-does the same for a saved ``docker info`` / ``docker version`` capture.
+:func:`detect` classifies an engine from what it answered (``/info``, ``/version``) and
+where the harness stands (host OS, inside WSL2 or not, docker context and endpoint, this
+host's kernel). It flattens those into :class:`~bench.environment.evidence.Evidence`, then
+walks :data:`RULES`: the first rule whose checks all hold decides, and each check's reason
+("OperatingSystem is 'Docker Desktop'") goes into :attr:`Platform.detection`, so every
+result says how it was reached. Where the evidence cannot decide, the answer is
+``unknown`` with what was missing. :func:`detect_capture` does the same for a saved
+``docker info`` / ``docker version`` capture, which shows no endpoint and no host kernel.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from bench.environment import captures
+from bench.environment import captures, host
+from bench.environment.evidence import (
+    DESKTOP_LABEL,
+    Check,
+    Evidence,
+    Fact,
+    any_of,
+    boot,
+    component,
+    desktop_address,
+    desktop_on,
+    equals,
+    fact,
+    gather,
+    matches,
+    os_hint,
+)
+from bench.environment.evidence import text as _text
 
 # The platform vocabulary (DESIGN 3.3), each id with the coarse family reports group it by.
 FAMILIES: Mapping[str, str] = {
@@ -34,10 +53,15 @@ FAMILIES: Mapping[str, str] = {
     "podman": "podman",
     "windows-containers": "windows-containers",
     "dind": "linux",
+    "linux-vm": "linux",  # a Linux engine in a VM on this host, no product marker
+    "linux-remote": "linux",  # an engine on another machine
     "unknown": "unknown",
 }
 PLATFORM_IDS = tuple(FAMILIES)
 HOST_OSES = ("linux", "darwin", "windows")
+CAPTURED_IN = ("wsl", "host")
+# A capture may not show the OS it was taken on; live detection always knows it.
+UNKNOWN_HOST = "unknown"
 
 
 def _require(what: str, value: str, valid: tuple[str, ...]) -> None:
@@ -48,9 +72,9 @@ def _require(what: str, value: str, valid: tuple[str, ...]) -> None:
 @dataclass(frozen=True)
 class Platform:
     """What runs the containers: ``id`` from :data:`PLATFORM_IDS`, its ``family`` (as in
-    :data:`FAMILIES`), the ``host_os`` the harness runs on, the ``vm`` when known, the
-    ``file_sharing`` filesystem a probe saw (None until one ran), and the human-readable
-    ``detection`` reasons."""
+    :data:`FAMILIES`), the ``host_os`` the harness runs on (``unknown`` only for a capture
+    that does not show it), the ``vm`` when known, the ``file_sharing`` filesystem a probe
+    saw (None until one ran), and the human-readable ``detection`` reasons."""
 
     id: str
     family: str
@@ -61,7 +85,7 @@ class Platform:
 
     def __post_init__(self) -> None:
         _require("id", self.id, PLATFORM_IDS)
-        _require("host OS", self.host_os, HOST_OSES)
+        _require("host OS", self.host_os, (*HOST_OSES, UNKNOWN_HOST))
 
     def to_json(self) -> dict[str, Any]:
         """The results file's ``platform`` record (DESIGN 3.2)."""
@@ -80,166 +104,7 @@ class Platform:
         return dataclasses.replace(self, file_sharing=fs, detection=(*self.detection, reason))
 
 
-# --- evidence ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What the rules look at. ``fields`` holds the engine's answers and the caller's view as
-    strings under the names reasons use ("OperatingSystem", "host OS", "endpoint", ...);
-    ``answered`` is whether any info or version data was given; ``desktop_host`` is where a
-    Docker Desktop would run, with why we think so."""
-
-    fields: Mapping[str, str]
-    components: tuple[str, ...]
-    answered: bool
-    wsl: bool
-    desktop_host: tuple[str, str]
-
-    def get(self, key: str) -> str:
-        return self.fields.get(key, "")
-
-
-_DESKTOP_LABEL = "com.docker.desktop.address"
-
-
-@dataclass(frozen=True)
-class _OsHint:
-    source: str
-    pattern: re.Pattern[str]
-    os: str
-
-
-def _hint(source: str, pattern: str, os_name: str) -> _OsHint:
-    return _OsHint(source, re.compile(pattern), os_name)
-
-
-# Which OS a client-side value places us on; first match wins, so stronger sources come
-# first. A server's Linux root dir says nothing about the client (it may be in any VM).
-_OS_HINTS = (
-    _hint("client OS", r"darwin$", "darwin"),
-    _hint("client OS", r"windows$", "windows"),
-    _hint("client OS", r"linux$", "linux"),
-    _hint(f"{_DESKTOP_LABEL} label", r"unix:///Users/", "darwin"),
-    _hint(f"{_DESKTOP_LABEL} label", r"npipe:", "windows"),
-    _hint(f"{_DESKTOP_LABEL} label", r"unix:///home/", "linux"),
-    _hint("endpoint", r"unix:///Users/", "darwin"),
-    _hint("endpoint", r"npipe:", "windows"),
-    _hint("endpoint", r"unix:///home/", "linux"),
-    _hint("client plugin path", r"/Users/", "darwin"),
-    _hint("client plugin path", r"[A-Za-z]:\\", "windows"),
-    _hint("client plugin path", r"/(home|usr|opt)/", "linux"),
-    _hint("DockerRootDir", r"[A-Za-z]:\\", "windows"),
-)
-
-
-def _os_hint(sources: Mapping[str, Iterable[str]]) -> tuple[str, str] | None:
-    """(os, "source 'value'") from the first :data:`_OS_HINTS` row a source value matches."""
-    for hint in _OS_HINTS:
-        for value in sources.get(hint.source, ()):
-            if value and hint.pattern.match(value):
-                return hint.os, f"{hint.source} '{value}'"
-    return None
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _desktop_address(info: Mapping[str, Any]) -> str:
-    labels = info.get("Labels")
-    for label in labels if isinstance(labels, list) else ():
-        key, _, value = _text(label).partition("=")
-        if key == _DESKTOP_LABEL:
-            return value
-    return ""
-
-
-def _gather(
-    info: Mapping[str, Any],
-    version: Mapping[str, Any],
-    *,
-    host_os: str,
-    wsl: bool,
-    context: str,
-    endpoint: str,
-) -> Evidence:
-    server_platform = version.get("Platform")
-    fields = {
-        "OperatingSystem": _text(info.get("OperatingSystem")),
-        "ServerVersion": _text(info.get("ServerVersion") or version.get("Version")),
-        "OSType": _text(info.get("OSType") or version.get("Os")),
-        "KernelVersion": _text(info.get("KernelVersion") or version.get("KernelVersion")),
-        "Name": _text(info.get("Name")),
-        "server platform": _text(
-            server_platform.get("Name") if isinstance(server_platform, dict) else None
-        ),
-        f"{_DESKTOP_LABEL} label": _desktop_address(info),
-        "context": context,
-        "endpoint": endpoint,
-        "host OS": host_os,
-    }
-    components = version.get("Components")
-    names = tuple(_text(c.get("Name")) for c in components or () if isinstance(c, dict))
-    answered = bool(info or version)
-    return Evidence(fields, names, answered, wsl, _desktop_host(fields, host_os=host_os, wsl=wsl))
-
-
-def _desktop_host(fields: Mapping[str, str], *, host_os: str, wsl: bool) -> tuple[str, str]:
-    """Where a Docker Desktop behind this engine runs: its address label or the endpoint
-    say so best; inside WSL2 it is Windows; otherwise the harness's own host OS."""
-    sources = {key: [fields[key]] for key in (f"{_DESKTOP_LABEL} label", "endpoint")}
-    hint = _os_hint(sources)
-    if hint is not None:
-        return hint
-    if wsl:
-        return "windows", "the harness runs inside WSL2"
-    return host_os, f"host OS is '{host_os}'"
-
-
-# --- checks: each returns the reason it holds, or None -------------------------------------
-
-Check = Callable[[Evidence], str | None]
-
-
-def _when(key: str, holds: Callable[[str], bool], says: str) -> Check:
-    def check(evidence: Evidence) -> str | None:
-        value = evidence.get(key)
-        return says.format(key=key, value=value) if value and holds(value) else None
-
-    return check
-
-
-def _is(key: str, expected: str) -> Check:
-    return _when(key, lambda value: value.casefold() == expected.casefold(), "{key} is '{value}'")
-
-
-def _matches(key: str, pattern: str, meaning: str) -> Check:
-    regex = re.compile(pattern, re.IGNORECASE)
-    return _when(key, lambda value: regex.search(value) is not None, "{key} '{value}' " + meaning)
-
-
-def _any(*checks: Check) -> Check:
-    def check(evidence: Evidence) -> str | None:
-        return next((r for c in checks if (r := c(evidence)) is not None), None)
-
-    return check
-
-
-def _component(name: str) -> Check:
-    def check(evidence: Evidence) -> str | None:
-        found = name in evidence.components
-        return f"docker version lists the component '{name}'" if found else None
-
-    return check
-
-
-def _desktop_on(os_name: str) -> Check:
-    def check(evidence: Evidence) -> str | None:
-        where, why = evidence.desktop_host
-        return f"Docker Desktop runs on {os_name}: {why}" if where == os_name else None
-
-    return check
+# --- checks the rules combine (generic ones are in bench.environment.evidence) -------------
 
 
 def _no_engine_data(evidence: Evidence) -> str | None:
@@ -248,9 +113,10 @@ def _no_engine_data(evidence: Evidence) -> str | None:
 
 def _negotiation_failed(evidence: Evidence) -> str | None:
     """The engine's answer is there but empty, as an HTTP 400 'client version too old' body
-    is. A partial paste that still names the engine (Name, KernelVersion) is not this."""
-    identity = ("OperatingSystem", "ServerVersion", "Name", "KernelVersion")
-    if any(evidence.get(key) for key in identity):
+    is. Anything that names the engine (a partial paste's Name or KernelVersion, a platform
+    name, a component list) is not this: the rules after this one read it."""
+    identity = ("OperatingSystem", "ServerVersion", "Name", "KernelVersion", "server platform")
+    if evidence.components or any(evidence.get(key) for key in identity):
         return None
     return (
         "OperatingSystem and ServerVersion are empty: the engine answered without data, "
@@ -265,63 +131,112 @@ def _no_kernel(evidence: Evidence) -> str | None:
     return "no KernelVersion captured, so the backend (WSL2 or Hyper-V) is not visible"
 
 
-def _local_endpoint(evidence: Evidence) -> str | None:
-    endpoint = evidence.get("endpoint")
-    if not endpoint:
-        return "no remote endpoint given"
-    return None if re.match(r"(tcp|ssh|https?)://", endpoint) else f"endpoint '{endpoint}' is local"
+def _host_os_unknown(evidence: Evidence) -> str | None:
+    return None if evidence.get("host OS") else "the capture does not show its host OS"
 
 
-def _in_wsl(evidence: Evidence) -> str | None:
-    return "the harness runs inside a WSL2 distro" if evidence.wsl else None
+def _unnamed_context(evidence: Evidence) -> str | None:
+    """The CLI talks to its default engine, not to a context naming another product."""
+    context = evidence.get("context")
+    if context in ("", "default"):
+        return f"context is '{context}'" if context else "no context named"
+    return None
 
 
-def _nothing_matched(evidence: Evidence) -> str:
-    seen = ", ".join(
-        f"{k} '{evidence.get(k)}'"
-        for k in ("OSType", "OperatingSystem", "KernelVersion", "host OS")
+def _desktop_host_unknown(evidence: Evidence) -> str | None:
+    where = evidence.desktop_host
+    return f"where it runs is not visible ({where.reason})" if not where.value else None
+
+
+def _vm_on_this_host(evidence: Evidence) -> str | None:
+    """A Linux engine on this host runs in a VM when its kernel (or boot) is not the
+    host's, or when the host is not Linux at all."""
+    if evidence.get("host OS") in ("darwin", "windows"):
+        return f"a Linux engine on a {evidence.get('host OS')} host runs in a VM"
+    return fact("kernel", "different")(evidence) or fact("boot", "different")(evidence)
+
+
+def _not_this_boot(evidence: Evidence) -> str | None:
+    """Nothing shows the engine runs on this host's kernel after all."""
+    if evidence.boot.value == "same":
+        return None
+    return evidence.boot.reason if evidence.boot.value else "nothing shows it runs on this host"
+
+
+def _undecided(evidence: Evidence) -> str:
+    """Why no rule decided: what each of the remaining ids needs, and what was missing."""
+    if evidence.get("OSType") != "linux":
+        seen = ", ".join(
+            f"{k} '{evidence.get(k)}'"
+            for k in ("OSType", "OperatingSystem", "KernelVersion", "host OS")
+        )
+        return f"no detection rule matched ({seen})"
+    facts = (evidence.place, evidence.kernel, *([evidence.boot] if evidence.kernel.value else []))
+    known = "; ".join(f.reason for f in facts)
+    host_os = evidence.get("host OS") or "not known"
+    return (
+        "a Linux engine with no product marker: linux-native needs a local endpoint and "
+        "this host's own kernel, linux-vm a local endpoint and another kernel, linux-remote "
+        f"a remote endpoint; here the host OS is {host_os}; {known}"
     )
-    return f"no detection rule matched ({seen})"
 
 
 # Signs the rules combine. Each check says in its reason what it saw.
-_LINUX_ENGINE = _is("OSType", "linux")
-_HOST_LINUX = _is("host OS", "linux")
-_HOST_WINDOWS = _is("host OS", "windows")
-_WSL2_KERNEL = _matches("KernelVersion", r"-microsoft-standard-WSL2$", "is a WSL2 kernel")
-_IN_WSL2 = _any(_WSL2_KERNEL, _in_wsl)
-_LINUXKIT = _matches("KernelVersion", r"-linuxkit$", "is a LinuxKit kernel")
-_DESKTOP = _any(
-    _is("OperatingSystem", "Docker Desktop"),
-    _matches("server platform", r"^Docker Desktop\b", "is Docker Desktop"),
+_LINUX_ENGINE = equals("OSType", "linux")
+_HOST_LINUX = equals("host OS", "linux")
+_HOST_WINDOWS = equals("host OS", "windows")
+_HOST_NOT_LINUX = equals("host OS", "darwin", "windows")
+_WSL2_KERNEL = matches("KernelVersion", r"-microsoft-standard-WSL2$", "is a WSL2 kernel")
+_HYPERV_KERNEL = matches(
+    "KernelVersion", r"-linuxkit(-aufs)?$|-moby$", "is a LinuxKit / Moby VM kernel"
 )
-_ON_MAC = _desktop_on("darwin")
-_ON_WINDOWS = _desktop_on("windows")
-_ON_LINUX = _desktop_on("linux")
-_RANCHER_WSL_DISTRO = _is("OperatingSystem", "Rancher Desktop WSL Distribution")
-_RANCHER_LIMA_VM = _is("Name", "lima-rancher-desktop")
-_RANCHER_CONTEXT = _any(
-    _is("context", "rancher-desktop"),
-    _matches("endpoint", r"[/\\]\.rd[/\\]", "is Rancher Desktop's socket"),
+_DESKTOP = any_of(
+    equals("OperatingSystem", "Docker Desktop", "Docker for Mac", "Docker for Windows"),
+    matches("server platform", r"^Docker Desktop\b", "is Docker Desktop"),
+    # Docker for Mac / Windows before LinuxKit: a Moby VM named moby
+    matches("KernelVersion", r"-moby$", "is Docker for Mac/Windows' Moby VM kernel"),
+    equals("Name", "moby"),
 )
-_PODMAN = _component("Podman Engine")
-_ORBSTACK = _any(
-    _is("OperatingSystem", "OrbStack"),
-    _is("Name", "orbstack"),
-    _is("context", "orbstack"),
-    _matches("KernelVersion", r"-orbstack\b", "is an OrbStack kernel"),
+_ON_MAC = desktop_on("darwin")
+_ON_WINDOWS = desktop_on("windows")
+_ON_LINUX = desktop_on("linux")
+_RANCHER_WSL_DISTRO = equals("OperatingSystem", "Rancher Desktop WSL Distribution")
+_RANCHER_LIMA_VM = equals("Name", "lima-rancher-desktop")
+_RANCHER_CONTEXT = any_of(
+    equals("context", "rancher-desktop"),
+    matches("endpoint", r"[/\\]\.rd[/\\]", "is Rancher Desktop's socket"),
 )
-_COLIMA = _any(
-    _matches("Name", r"^colima(-|$)", "is a colima VM"),
-    _matches("context", r"^colima(-|$)", "is a colima context"),
-    _matches("endpoint", r"[/\\]\.colima[/\\]", "is a colima socket"),
+_RANCHER_CLI = matches("client version", r"-rd$", "is Rancher Desktop's docker CLI")
+_PODMAN = any_of(
+    component("Podman Engine"),
+    # Podman's compat API names its platform os/arch/distro-release
+    matches("server platform", r"^linux/[^/\s]+/[^/\s]+$", "is how Podman names its platform"),
+    matches("endpoint", r"podman[^/]*\.sock$|/podman/", "is a Podman socket"),
 )
-_LIMA = _any(
-    _matches("Name", r"^lima-", "is a lima VM"),
-    _matches("context", r"^lima-", "is a lima context"),
-    _matches("endpoint", r"[/\\]\.lima[/\\]", "is a lima socket"),
+_ORBSTACK = any_of(
+    equals("OperatingSystem", "OrbStack"),
+    equals("Name", "orbstack"),
+    equals("context", "orbstack"),
+    matches("KernelVersion", r"-orbstack\b", "is an OrbStack kernel"),
 )
-_CONTAINERIZED = _matches("OperatingSystem", r"\(containerized\)$", "runs dockerd in a container")
+_COLIMA = any_of(
+    matches("Name", r"^colima(-|$)", "is a colima VM"),
+    matches("context", r"^colima(-|$)", "is a colima context"),
+    matches("endpoint", r"[/\\]\.colima[/\\]", "is a colima socket"),
+)
+_LIMA = any_of(
+    matches("Name", r"^lima-", "is a lima VM"),
+    matches("context", r"^lima-", "is a lima context"),
+    matches("endpoint", r"[/\\]\.lima[/\\]", "is a lima socket"),
+)
+_CONTAINERIZED = matches("OperatingSystem", r"\(containerized\)$", "runs dockerd in a container")
+_LOCAL = fact("place", "local")
+_ON_THIS_HOST = fact("place", "local", "loopback")
+_REMOTE = fact("place", "remote")
+# On this host: a local endpoint, or (any endpoint) the engine shown to run on this boot.
+_HERE = any_of(fact("place", "local", "loopback"), fact("boot", "same"))
+_SAME_KERNEL = fact("kernel", "same")
+_SAME_OR_UNREAD_BOOT = fact("boot", "same", "")
 
 
 # --- the table -----------------------------------------------------------------------------
@@ -351,38 +266,64 @@ class Rule:
         return (*found, *([self.note] if self.note else []))
 
 
-# Ordered: first match wins. Products that run a stock distro in their VM (Rancher Desktop,
-# colima, lima) come before the generic WSL2 / Linux rules their kernels would also match.
+# Ordered: first match wins. Explicit product markers come first (a stock distro in a
+# product's VM, as in Rancher Desktop, colima or lima, would also match the generic
+# rules); then where the endpoint is; the generic Linux rules last, each needing evidence:
+# an endpoint and this host's kernel, never their absence.
 # fmt: off
 RULES: tuple[Rule, ...] = (
     #    id                               vm                checks, all of which must hold
     Rule("unknown",                       None,             (_no_engine_data,)),
     Rule("unknown",                       None,             (_negotiation_failed,)),
-    Rule("windows-containers",            None,             (_is("OSType", "windows"),)),
+    Rule("windows-containers",            None,             (equals("OSType", "windows"),)),
     Rule("rancher-desktop",               "wsl2",           (_RANCHER_WSL_DISTRO,)),
     Rule("rancher-desktop",               "lima",           (_RANCHER_LIMA_VM,)),
     Rule("rancher-desktop",               None,             (_RANCHER_CONTEXT,)),
     Rule("podman",                        None,             (_PODMAN, _HOST_LINUX)),
-    Rule("podman",                        "podman-machine", (_PODMAN,)),
+    Rule("podman",                        "podman-machine", (_PODMAN, _HOST_NOT_LINUX)),
+    Rule("podman",                        None,             (_PODMAN, _host_os_unknown),
+         note="whether it runs in a podman machine depends on the host OS"),
     Rule("orbstack",                      "orbstack",       (_ORBSTACK,)),
     Rule("colima",                        "lima",           (_COLIMA,)),
     Rule("lima",                          "lima",           (_LIMA,)),
     Rule("dind",                          None,             (_CONTAINERIZED,)),
     Rule("docker-desktop-windows-wsl2",   "wsl2",           (_DESKTOP, _WSL2_KERNEL)),
     Rule("docker-desktop-mac",            "linuxkit",       (_DESKTOP, _ON_MAC)),
-    Rule("docker-desktop-windows-hyperv", "linuxkit",       (_DESKTOP, _ON_WINDOWS, _LINUXKIT)),
+    Rule("docker-desktop-windows-hyperv", "linuxkit",       (_DESKTOP, _ON_WINDOWS,
+                                                             _HYPERV_KERNEL)),
     Rule("docker-desktop-windows",        None,             (_DESKTOP, _ON_WINDOWS, _no_kernel)),
     Rule("docker-desktop-linux",          "linuxkit",       (_DESKTOP, _ON_LINUX)),
-    Rule("wsl2-engine",                   "wsl2",           (_LINUX_ENGINE, _IN_WSL2)),
+    Rule("unknown",                       None,             (_DESKTOP, _desktop_host_unknown),
+         note="Docker Desktop, but not for which host OS: give it (--host-os)"),
+    Rule("rancher-desktop",               None,             (_RANCHER_CLI, _LINUX_ENGINE,
+                                                             _unnamed_context),
+         note="Rancher Desktop's CLI on its default context reaches Rancher Desktop's "
+              "engine; no other product marker seen"),
+    Rule("linux-remote",                  None,             (_LINUX_ENGINE, _REMOTE,
+                                                             _not_this_boot)),
+    Rule("wsl2-engine",                   "wsl2",           (_LINUX_ENGINE, _WSL2_KERNEL)),
     Rule("docker-desktop-windows",        None,             (_LINUX_ENGINE, _HOST_WINDOWS,
-                                                             _local_endpoint, _no_kernel),
+                                                             _LOCAL, _no_kernel),
          note="a Linux engine on a Windows client's local endpoint is Docker Desktop "
               "(before 4.x its server platform was not branded 'Docker Desktop')"),
-    Rule("linux-native",                  None,             (_LINUX_ENGINE, _HOST_LINUX),
+    Rule("linux-native",                  None,             (_LINUX_ENGINE, _HOST_LINUX,
+                                                             _HERE, _SAME_KERNEL,
+                                                             _SAME_OR_UNREAD_BOOT),
          note="no sign of a VM product (Docker Desktop, WSL2, colima, lima, OrbStack, "
               "Rancher Desktop, Podman) or of dockerd in a container"),
+    Rule("linux-vm",                      None,             (_LINUX_ENGINE, _ON_THIS_HOST,
+                                                             _vm_on_this_host),
+         note="no product marker says which VM"),
 )
 # fmt: on
+
+
+def _classify(evidence: Evidence, host_os: str) -> Platform:
+    for rule in RULES:
+        reasons = rule.reasons(evidence)
+        if reasons is not None:
+            return Platform(rule.id, FAMILIES[rule.id], host_os, rule.vm, None, reasons)
+    return Platform("unknown", "unknown", host_os, None, None, (_undecided(evidence),))
 
 
 def detect(
@@ -393,37 +334,60 @@ def detect(
     wsl: bool = False,
     context: str | None = None,
     endpoint: str | None = None,
+    host_kernel: str | None = None,
+    engine_boot_id: str | None = None,
 ) -> Platform:
     """Classify an engine from its ``/info`` and ``/version`` answers (either may be None)
     and the harness's view: ``host_os`` (linux, darwin, windows) it runs on, ``wsl`` when
-    it runs inside a WSL2 distro, the docker ``context`` name and its ``endpoint``. The
-    first :data:`RULES` row that holds decides; none holding gives ``unknown``. Raises
+    it runs inside a WSL2 distro, the docker ``context`` name and its ``endpoint``.
+
+    ``host_kernel`` is this host's kernel release: None reads it from the running machine
+    when ``host_os`` is the machine's own OS (and with it this boot's id, and which process
+    serves a ``unix://`` endpoint), "" says it is not known. ``engine_boot_id`` is the boot
+    id a container of this engine read, when the caller ran one. The first :data:`RULES`
+    row that holds decides; none holding gives ``unknown`` with what was missing. Raises
     ValueError for a host OS outside :data:`HOST_OSES`. ``file_sharing`` is left None."""
     _require("host OS", host_os, HOST_OSES)
-    evidence = _gather(
+    endpoint = endpoint or ""
+    boot_fact = None
+    if host_kernel is None:
+        host_kernel, boot_fact = _this_host(host_os, endpoint, engine_boot_id)
+    elif engine_boot_id:
+        boot_fact = boot(engine_boot_id=engine_boot_id, host_boot_id=host.boot_id(), server=None)
+    evidence = gather(
         info or {},
         version or {},
         host_os=host_os,
         wsl=wsl,
         context=context or "",
-        endpoint=endpoint or "",
+        endpoint=endpoint,
+        host_kernel=host_kernel,
+        boot_fact=boot_fact,
     )
-    for rule in RULES:
-        reasons = rule.reasons(evidence)
-        if reasons is not None:
-            return Platform(rule.id, FAMILIES[rule.id], host_os, rule.vm, None, reasons)
-    return Platform("unknown", "unknown", host_os, None, None, (_nothing_matched(evidence),))
+    return _classify(evidence, host_os)
 
 
-def infer_host_os(capture: captures.Capture) -> tuple[str, str]:
-    """(host OS, reason) for a capture: from the client's OS/Arch, Docker Desktop's address
-    label, client plugin paths or a Windows DockerRootDir; else linux, stated as assumed."""
+def _this_host(host_os: str, endpoint: str, engine_boot_id: str | None) -> tuple[str, Fact | None]:
+    """(kernel release, boot fact) read from the running machine, when it is the host."""
+    if host_os != host.host_os():
+        return "", None
+    parts = urlsplit(endpoint)
+    server = host.socket_server(parts.path) if parts.scheme == "unix" else None
+    fact_ = boot(engine_boot_id=engine_boot_id, host_boot_id=host.boot_id(), server=server)
+    return host.kernel_release(), fact_
+
+
+def infer_host_os(capture: captures.Capture) -> tuple[str | None, str]:
+    """(host OS, reason) for a capture: from the client's OS/Arch, a legacy Docker for
+    Mac/Windows OS name, Docker Desktop's address label, client plugin paths or a Windows
+    DockerRootDir; (None, why) when the capture does not show it."""
     info = capture.info or {}
     plugins = capture.client.get("Plugins")
-    hint = _os_hint(
+    hint = os_hint(
         {
             "client OS": [_text(capture.client.get("Os"))],
-            f"{_DESKTOP_LABEL} label": [_desktop_address(info)],
+            "OperatingSystem": [_text(info.get("OperatingSystem"))],
+            f"{DESKTOP_LABEL} label": [desktop_address(info)],
             "client plugin path": [
                 _text(p.get("Path")) for p in plugins or () if isinstance(p, dict)
             ],
@@ -431,24 +395,40 @@ def infer_host_os(capture: captures.Capture) -> tuple[str, str]:
         }
     )
     if hint is None:
-        return "linux", "host OS not given and not visible in the capture: assuming linux"
+        return None, "host OS not given (--host-os) and not visible in the capture"
     os_name, why = hint
     return os_name, f"host OS {os_name} inferred from {why}"
 
 
-def detect_capture(text: str, *, host_os: str | None = None) -> Platform:
+def detect_capture(
+    text: str, *, host_os: str | None = None, captured_in: str | None = None
+) -> Platform:
     """Classify a saved ``docker info`` / ``docker version`` capture (see
-    :func:`bench.environment.captures.parse_capture`). Without ``host_os`` it is inferred from the
-    capture (:func:`infer_host_os`) and how is the first detection reason."""
+    :func:`bench.environment.captures.parse_capture`). Without ``host_os`` it is inferred
+    from the capture (:func:`infer_host_os`) and how is the first detection reason.
+    ``captured_in`` says where the docker CLI ran: ``wsl`` (inside a WSL2 distro, so a
+    Linux client of a Windows host) or ``host``. A capture shows neither the endpoint nor
+    this host's kernel, so it is never a confident ``linux-native``."""
+    if captured_in is not None:
+        _require("capture place", captured_in, CAPTURED_IN)
+    if host_os is not None:
+        _require("host OS", host_os, HOST_OSES)
     capture = captures.parse_capture(text)
+    wsl = captured_in == "wsl"
     how: tuple[str, ...] = ()
-    if host_os is None:
+    if host_os is None and wsl:
+        host_os, how = "linux", ("captured inside a WSL2 distro: the client ran on Linux",)
+    elif host_os is None:
         host_os, why = infer_host_os(capture)
         how = (why,)
-    found = detect(
-        info=capture.info,
-        version=capture.version,
-        host_os=host_os,
-        context=_text(capture.client.get("Context")) or None,
+    evidence = gather(
+        capture.info or {},
+        capture.version or {},
+        host_os=host_os or "",
+        wsl=wsl,
+        context=_text(capture.client.get("Context")),
+        endpoint="",
+        client_version=_text(capture.client.get("Version")),
     )
+    found = _classify(evidence, host_os or UNKNOWN_HOST)
     return dataclasses.replace(found, detection=(*how, *found.detection))
