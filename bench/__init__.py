@@ -21,7 +21,6 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Callable, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,10 +32,7 @@ if TYPE_CHECKING:
     from bench.report import ReportInfo
     from bench.validation import Validation
 
-try:
-    __version__ = version("crossdock")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+source"
+from bench.version import __version__
 
 __all__ = [
     "__version__",

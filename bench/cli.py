@@ -17,9 +17,10 @@ from rich.console import Console
 from rich.markup import escape
 
 import bench
-from bench import __version__, scenarios, signals
+from bench import scenarios, signals
 from bench.environment.platform import PLATFORM_IDS
 from bench.errors import BadInputError, CrossdockError
+from bench.version import __version__
 
 if TYPE_CHECKING:
     from bench import driver

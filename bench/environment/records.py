@@ -14,11 +14,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import __version__, results
+from bench import results
 from bench.environment import host, platform
 from bench.environment.engine import Engine
 from bench.environment.privacy import scrubbed, shareable_endpoint, shareable_info
 from bench.errors import NoEngineError, UnusableEngineError, first_line
+from bench.version import __version__
 
 
 def new_document(

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import __version__
 from bench.environment import host
 from bench.environment.platform import FAMILIES, HOST_OSES, PLATFORM_IDS, Platform
 from bench.errors import BadInputError
 from bench.metrics import metric
 from bench.results import Metric, Result, RunDocument, result_path, write_atomic
+from bench.version import __version__
 
 #: The scenario name of every imported pytest-benchmark result.
 PYTEST_BENCHMARK_SCENARIO = "pytest-benchmark"

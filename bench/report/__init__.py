@@ -26,11 +26,11 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from bench import __version__
 from bench.analysis import cells, invariants, stats
 from bench.analysis.frame import LoadedFrame, load_frame
 from bench.report import sections
 from bench.report.figures import run_styles
+from bench.version import __version__
 
 
 @dataclass(frozen=True)
