@@ -197,13 +197,20 @@ def export_csv(*, inputs: Sequence[Path] = (_RESULTS,), output: Path) -> ExportI
 
 
 def import_pytest_benchmark(
-    *, source: Path, out: Path = _RESULTS, platform: str | None = None
+    *,
+    source: Path,
+    out: Path = _RESULTS,
+    platform: str | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Path:
     """Store the pytest-benchmark JSON file *source* as a results file under *out*; its
-    path."""
+    path. A stated *platform* that the file's ``machine_info`` contradicts is kept, with
+    the contradiction recorded and told to *on_warning*."""
     from bench import interop
 
-    return interop.import_pytest_benchmark(source=source, out=out, platform=platform)
+    return interop.import_pytest_benchmark(
+        source=source, out=out, platform=platform, on_warning=on_warning
+    )
 
 
 def clean(*, run_id: str | None = None, context: str | None = None) -> dict[str, int]:

@@ -314,7 +314,13 @@ def _cmd_export(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
 
 
 def _cmd_import(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    print(bench.import_pytest_benchmark(source=args.source, out=args.out, platform=args.platform))
+    path = bench.import_pytest_benchmark(
+        source=args.source,
+        out=args.out,
+        platform=args.platform,
+        on_warning=lambda text: err.print(f"[yellow]warning:[/] {escape(text)}", highlight=False),
+    )
+    print(path)
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,6 @@ from typing import Any
 from bench.environment import host
 from bench.environment.platform import FAMILIES, HOST_OSES, PLATFORM_IDS, Platform
 from bench.errors import BadInputError
-from bench.metrics import metric
 from bench.results import Metric, Result, RunDocument, result_path, write_atomic
 from bench.version import __version__
 
@@ -27,7 +26,13 @@ _SAVE_DATA_HELP = (
 )
 
 
-def import_pytest_benchmark(*, source: Path, out: Path, platform: str | None = None) -> Path:
+def import_pytest_benchmark(
+    *,
+    source: Path,
+    out: Path,
+    platform: str | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> Path:
     """Store the pytest-benchmark JSON file *source* as a schema-v1 results file under
     *out* (``<out>/<platform>/<run id>.json``, DESIGN 3.2); return its path.
 
@@ -44,6 +49,9 @@ def import_pytest_benchmark(*, source: Path, out: Path, platform: str | None = N
     the file's ``datetime`` plus a hash of its bytes, so importing a file again writes the
     same path and the report never counts it twice.
 
+    A *platform* that ``machine_info`` contradicts (:func:`contradiction`) is stored as
+    stated, with the contradiction in ``platform.detection`` and told to *on_warning*.
+
     Raises :class:`BadInputError` for an unknown *platform*, an unreadable or foreign
     file, and benchmarks without raw timings (saved without ``--benchmark-save-data``).
     """
@@ -55,12 +63,15 @@ def import_pytest_benchmark(*, source: Path, out: Path, platform: str | None = N
     run_id = f"{saved_at:%Y%m%dT%H%M%SZ}-{hashlib.sha256(raw).hexdigest()[:6]}"
     machine = _mapping(data.get("machine_info"))
     tool = {"name": "pytest-benchmark", "version": str(data.get("version", "unknown"))}
+    conflict = contradiction(platform_id, machine)
+    if conflict and on_warning is not None:
+        on_warning(f"{source}: {conflict}")
     try:
         document = RunDocument(
             run=_imported_run(run_id, saved_at, source, platform, _mapping(data["commit_info"])),
             host=_imported_host(machine),
             engine=_no_engine(),
-            platform=_imported_platform(platform_id, machine, source).to_json(),
+            platform=_imported_platform(platform_id, machine, source, conflict).to_json(),
             results=tuple(_imported_result(b, tool) for b in benchmarks),
         )
         path = result_path(out, platform_id, run_id)
@@ -188,7 +199,9 @@ def _no_engine() -> dict[str, Any]:
     return engine_record(None)
 
 
-def _imported_platform(platform_id: str, machine: Mapping[str, Any], source: Path) -> Platform:
+def _imported_platform(
+    platform_id: str, machine: Mapping[str, Any], source: Path, conflict: str | None
+) -> Platform:
     system = str(machine.get("system", "")).lower()
     if system not in HOST_OSES:
         raise BadInputError(
@@ -198,6 +211,8 @@ def _imported_platform(platform_id: str, machine: Mapping[str, Any], source: Pat
     detection = ["imported from pytest-benchmark"]
     if platform_id != "unknown":
         detection.append(f"platform {platform_id!r} stated at import, not detected")
+    if conflict:
+        detection.append(conflict)
     return Platform(
         id=platform_id,
         family=FAMILIES[platform_id],
@@ -213,20 +228,12 @@ def _imported_result(benchmark: Mapping[str, Any], tool: Mapping[str, str]) -> R
     variant: dict[str, str] = {"benchmark": str(benchmark.get("fullname") or benchmark["name"])}
     if benchmark.get("group"):
         variant["group"] = str(benchmark["group"])
-    definition = metric("command")
     return Result(
         scenario=PYTEST_BENCHMARK_SCENARIO,
         kind="command",
         variant=variant,
         status="ok",
-        metrics=(
-            Metric(
-                name=definition.name,
-                unit=definition.unit,
-                direction=definition.direction,
-                samples=tuple(float(v) for v in _raw_timings(benchmark)),
-            ),
-        ),
+        metrics=(Metric.of("command", (float(v) for v in _raw_timings(benchmark))),),
         tool=tool,
         extra={
             "name": benchmark.get("name"),
@@ -236,3 +243,70 @@ def _imported_result(benchmark: Mapping[str, Any], tool: Mapping[str, str]) -> R
             "rounds": stats.get("rounds"),
         },
     )
+
+
+_DESKTOP = (
+    "docker-desktop-linux",
+    "docker-desktop-mac",
+    "docker-desktop-windows-wsl2",
+    "docker-desktop-windows-hyperv",
+    "docker-desktop-windows",
+)
+_ON_WINDOWS = (
+    "docker-desktop-windows-wsl2",
+    "docker-desktop-windows-hyperv",
+    "docker-desktop-windows",
+    "wsl2-engine",
+    "rancher-desktop",
+    "podman",
+)
+
+#: What ``machine_info`` shows -> the platforms that are consistent with it. The first
+#: row that matches decides; a benchmark run natively on macOS or Windows ran on the host
+#: of a VM-backed product at most, one run on Linux ran in the kernel it names.
+_CONSISTENT: tuple[tuple[str, Callable[[str, str], bool], tuple[str, ...]], ...] = (
+    (
+        "ran on macOS",
+        lambda system, _: system == "darwin",
+        ("docker-desktop-mac", "colima", "lima", "orbstack", "rancher-desktop", "podman"),
+    ),
+    (
+        "ran on Windows",
+        lambda system, _: system == "windows",
+        (*_ON_WINDOWS, "windows-containers"),
+    ),
+    (
+        "ran in a WSL2 kernel",
+        lambda system, release: system == "linux" and "microsoft" in release.lower(),
+        _ON_WINDOWS,
+    ),
+    (
+        "ran in a LinuxKit kernel (Docker Desktop's VM)",
+        lambda system, release: system == "linux" and "linuxkit" in release,
+        _DESKTOP,
+    ),
+    (
+        "ran in a Linux kernel that is neither LinuxKit nor WSL2's",
+        lambda system, _: system == "linux",
+        tuple(p for p in PLATFORM_IDS if p not in (*_DESKTOP, "wsl2-engine", "windows-containers")),
+    ),
+)
+
+
+def contradiction(platform_id: str, machine: Mapping[str, Any]) -> str | None:
+    """Why ``machine_info`` (``system`` and kernel ``release``) says the benchmarks did not
+    run on *platform_id*, or ``None`` when it agrees or cannot tell."""
+    if platform_id == "unknown":
+        return None
+    system = str(machine.get("system", "")).lower()
+    release = str(machine.get("release", ""))
+    for meaning, holds, consistent in _CONSISTENT:
+        if holds(system, release):
+            if platform_id in consistent:
+                return None
+            return (
+                f"machine_info ({machine.get('system')} {release}) says the benchmarks "
+                f"{meaning}, which contradicts the stated platform {platform_id!r} "
+                f"(consistent: {', '.join(consistent)})"
+            )
+    return None

@@ -1,7 +1,7 @@
 """Workload kinds: one module per kind, each implementing :class:`Workload`.
 
-:data:`REGISTRY` maps a scenario's ``kind`` to its workload; scenario validation, the
-driver and ``crossdock list`` all read it (STYLE rules 4 and 6).
+:func:`registry` builds the name-keyed table of them from :data:`bench.kinds.KINDS`;
+scenario validation, the driver and ``crossdock list`` all read it (STYLE rules 4 and 6).
 """
 
 from __future__ import annotations
