@@ -73,6 +73,7 @@ def execute(
     Every failure becomes a ``failed`` status with its reason on the variant it hit; the
     other variants go on. Only a lost engine or an interruption leaves this function.
     """
+    started = time.monotonic()  # --max-time counts the whole scenario, preparing included
     workload = workloads.get(scenario.kind)
     states = [VariantState(v) for v in scenario.variants]
     for state in states:
@@ -83,7 +84,13 @@ def execute(
         _sample_rounds(workload, scenario, ctx, states=states, report=report)
         if adaptive is not None:
             _sample_adaptively(
-                workload, scenario, ctx, states=states, adaptive=adaptive, report=report
+                workload,
+                scenario,
+                ctx,
+                states=states,
+                adaptive=adaptive,
+                report=report,
+                started=started,
             )
         return [_result(workload, scenario, ctx, s) for s in states]
     finally:
@@ -139,10 +146,11 @@ def _sample_adaptively(
     states: Sequence[VariantState],
     adaptive: Adaptive,
     report: Progress,
+    started: float,
 ) -> None:
     """More interleaved rounds for the variants not yet converged; each records why it
-    stopped (:meth:`Adaptive.stop_reason`)."""
-    started = time.monotonic()
+    stopped (:meth:`Adaptive.stop_reason`). *started* is when the scenario began
+    (:func:`time.monotonic`): the time limit is the scenario's, not this phase's."""
     index = scenario.repetitions
     while True:
         for state in states:
