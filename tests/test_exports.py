@@ -22,6 +22,7 @@ import pandas as pd
 import pyperf
 import pytest
 from factories import (
+    default_suite,
     lognormal,
     make_document,
     network_results,
@@ -149,8 +150,9 @@ def test_pyperf_export_loads_with_pyperf_one_run_per_sample(tmp_path: Path) -> N
         assert metadata["date"] == "2024-05-01 10:00:00"
         if measured.unit in ("s", "B"):
             assert bench.get_values() == measured.samples
-        else:  # a rate: time per unit of work
-            assert bench.get_values() == pytest.approx([1 / s for s in measured.samples])
+        else:  # a rate: the time of a stated unit of work
+            work = {"B/s": 2.0**30, "bit/s": 1e9, "op/s": 1e3}[measured.unit]
+            assert bench.get_values() == pytest.approx([work / s for s in measured.samples])
     assert info.n_runs == 1
     assert info.n_values == sum(len(m.samples) for m in expected.values())
 
@@ -166,14 +168,49 @@ def test_pyperf_units_and_meanings_follow_the_mapping(tmp_path: Path) -> None:
         for b in suite
     }
     assert meanings["end_to_end"] == ("second", "seconds")
-    assert meanings["throughput"] == ("second", "seconds per operation (1 / op/s)")
-    assert meanings["bitrate"] == ("second", "seconds per bit (1 / bit/s)")
+    assert meanings["throughput"] == ("second", "seconds per 1,000 operations (1,000 / op/s)")
+    assert meanings["bitrate"] == ("second", "seconds per Gbit (10^9 bit / bit/s)")
     assert meanings["image_size"] == ("byte", "bytes")
     assert {"retransmits", "sender_cpu", "receiver_cpu"}.isdisjoint(meanings)
     skipped = "\n".join(info.skipped)
     assert "retransmits (unit '1') left out" in skipped
     assert "sender_cpu (unit '%') left out" in skipped
     assert "1 skipped or failed results have no samples" in skipped
+
+
+def test_exported_rates_are_times_pyperf_does_not_call_too_short(tmp_path: Path) -> None:
+    """pyperf's check warns about a value under 1 ms ("the shortest raw value is only
+    ..."): a rate exported as seconds per byte or bit was nanoseconds. As the time of a
+    GiB, a Gbit or 1,000 operations, a default suite's rates are well above it."""
+    info = export_pyperf(
+        inputs=[_write(tmp_path, default_suite("linux-native", seed=5))],
+        output=tmp_path / "suite.json",
+    )
+    rates = [
+        b
+        for b in pyperf.BenchmarkSuite.load(str(info.output))
+        if b.get_metadata()["crossdock_unit"] in ("B/s", "bit/s", "op/s")
+    ]
+    assert {b.get_metadata()["crossdock_unit"] for b in rates} == {"B/s", "bit/s", "op/s"}
+    for bench in rates:
+        assert min(bench.get_values()) >= 1e-3, bench.get_name()
+    checked = subprocess.run(
+        [sys.executable, "-m", "pyperf", "check", str(info.output)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    names = {b.get_name() for b in rates}
+    # `pyperf check` prints each benchmark's name, a line of dashes, then its warnings
+    lines = checked.stdout.splitlines()
+    current, warned = "", set()
+    for line, below in zip(lines, [*lines[1:], ""], strict=True):
+        if below and set(below) == {"-"}:
+            current = line
+        elif "shortest raw value" in line:
+            warned.add(current)
+    assert warned, "pyperf check said nothing of the suite's sub-millisecond times"
+    assert not warned & names, sorted(warned & names)
 
 
 def test_pyperf_stats_and_compare_to_read_two_exports(tmp_path: Path) -> None:

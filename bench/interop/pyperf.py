@@ -26,24 +26,29 @@ class PyperfUnit:
     pyperf knows three units (its ``unit`` metadata: ``second``, ``byte``, ``integer``)
     and reads every value as lower-is-better: ``compare_to`` calls a larger mean
     "slower". So only metrics whose *direction* fits are exported; rates, where higher is
-    better, go as their reciprocal (``invert``): time per unit of work, which is what
-    ``meaning`` says one exported value is.
+    better, go as the time one stated unit of work takes (``work`` units at the stored
+    rate: ``work / rate`` seconds), which is what ``meaning`` says one exported value is.
+    The unit of work is large enough for a value to be a time pyperf reads sensibly (its
+    checks call a value under 1 ms unstable, and its "Total duration" adds values up).
     """
 
     pyperf_unit: str
     direction: Direction
-    invert: bool
+    #: for a rate: how many of its units one exported time is for; ``None``: as stored
+    work: float | None
     meaning: str
 
 
 #: crossdock unit -> its pyperf mapping. Units absent here (``%``, ``1``: shares and
 #: counts) have no lower-is-better pyperf reading and are left out.
 PYPERF_UNITS: dict[str, PyperfUnit] = {
-    "s": PyperfUnit("second", "lower", invert=False, meaning="seconds"),
-    "B/s": PyperfUnit("second", "higher", invert=True, meaning="seconds per byte (1 / B/s)"),
-    "bit/s": PyperfUnit("second", "higher", invert=True, meaning="seconds per bit (1 / bit/s)"),
-    "op/s": PyperfUnit("second", "higher", invert=True, meaning="seconds per operation (1 / op/s)"),
-    "B": PyperfUnit("byte", "lower", invert=False, meaning="bytes"),
+    "s": PyperfUnit("second", "lower", None, meaning="seconds"),
+    "B/s": PyperfUnit("second", "higher", 2.0**30, meaning="seconds per GiB (2^30 B / B/s)"),
+    "bit/s": PyperfUnit("second", "higher", 1e9, meaning="seconds per Gbit (10^9 bit / bit/s)"),
+    "op/s": PyperfUnit(
+        "second", "higher", 1e3, meaning="seconds per 1,000 operations (1,000 / op/s)"
+    ),
+    "B": PyperfUnit("byte", "lower", None, meaning="bytes"),
 }
 
 
@@ -74,8 +79,9 @@ def export_pyperf(*, inputs: Sequence[Path], output: Path) -> ExportInfo:
       runs. ``stats`` and ``compare_to`` (mean, standard deviation, Student's t-test)
       pool the values of all runs, so they see exactly the crossdock samples;
     - values follow :data:`PYPERF_UNITS`: times in seconds as they are; rates (``B/s``,
-      ``bit/s``, ``op/s``, higher is better) as 1/value, seconds per byte, bit or
-      operation, so that lower is better as pyperf assumes; sizes in bytes as they are.
+      ``bit/s``, ``op/s``, higher is better) as the time of a stated unit of work,
+      seconds per GiB, per Gbit or per 1,000 operations, so that lower is better as
+      pyperf assumes; sizes in bytes as they are.
       Metrics in ``%`` or ``1``, with a direction the mapping does not expect, or with a
       sample of 0 or less (pyperf requires values > 0) are left out and listed in
       :attr:`ExportInfo.skipped`. (pyperf's "Total duration" sums the values, so for
@@ -172,7 +178,8 @@ def _pyperf_runs(name: str, document: RunDocument, result: Result, measured: Met
         crossdock_direction=measured.direction,
         crossdock_values=mapping.meaning,
     )
-    values = [1.0 / s if mapping.invert else s for s in measured.samples]
+    work = mapping.work
+    values = [s if work is None else work / s for s in measured.samples]
     try:
         return [pyperf.Run([v], metadata=metadata, collect_metadata=False) for v in values]
     except ValueError as e:  # pyperf's metadata rules: no newlines, no empty values
