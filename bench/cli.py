@@ -229,17 +229,24 @@ def _cmd_run(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
     return _print_runs(files, err)
 
 
+def _warn(err: Console, text: str) -> None:
+    """Say *text* on stderr as a warning (its brackets shown, not read as markup)."""
+    err.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
+
+
 def _print_runs(files: list[driver.RunFile], err: Console) -> int:
     from bench import console
+    from bench.analysis import cells
 
     for f in files:
+        analysed = cells.analyse([f.document])  # once: the tables and the warnings read it
         err.print(console.summary_table(f.document))
-        for table in console.slowdown_tables(f.document):
+        for table in console.slowdown_tables(f.document, analysed):
             err.print(table)
         for line in console.outcomes(f.document):
             err.print(f"[yellow]{escape(line)}", highlight=False)
-        for warning in console.warnings(f.document):
-            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        for warning in console.warnings(f.document, analysed):
+            _warn(err, warning)
         print(f.path)
     return EXIT_FAILED if any(f.failed for f in files) else 0
 
@@ -248,7 +255,7 @@ def _cmd_report(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
     info = bench.report(inputs=args.inputs or [Path("results")], output=args.output)
     shown = 5
     for warning in info.warnings[:shown]:
-        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        _warn(err, warning)
     if len(info.warnings) > shown:
         err.print(f"[yellow]… and {len(info.warnings) - shown} more warnings: see the report")
     err.print(f"{info.n_runs} runs, {info.n_samples} samples")
@@ -265,7 +272,7 @@ def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int
         warnings.simplefilter("always")
         rows = bench.compare(a=args.a, b=args.b)
     for warning in caught:
-        err.print(f"[yellow]warning:[/] {escape(str(warning.message))}", highlight=False)
+        _warn(err, str(warning.message))
     Console(width=None if sys.stdout.isatty() else 160).print(render(rows))
     return 0
 
@@ -318,7 +325,7 @@ def _cmd_import(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
         source=args.source,
         out=args.out,
         platform=args.platform,
-        on_warning=lambda text: err.print(f"[yellow]warning:[/] {escape(text)}", highlight=False),
+        on_warning=lambda text: _warn(err, text),
     )
     print(path)
     return 0

@@ -133,17 +133,19 @@ def _metric_row(m: Metric) -> list[str]:
     return [m.name, format_value(s.median, m.unit), ci, format_value(s.iqr, m.unit), cv, str(s.n)]
 
 
-def slowdown_tables(document: RunDocument) -> list[Table]:
+def slowdown_tables(
+    document: RunDocument, analysed: Sequence[cells.Cell] | None = None
+) -> list[Table]:
     """At a glance, per scenario with a native baseline: how many times slower than native
     each variant is on its headline metric (1.0 = the same, below 1 = faster), the cell
     the report's summary shows (:func:`bench.analysis.cells.analyse`).
 
     Rows are the scenario's other varying parameters, columns the baseline parameter's
-    values; a variant and its baseline must agree on every other parameter.
+    values; a variant and its baseline must agree on every other parameter. *analysed*:
+    ``cells.analyse([document])`` when the caller has it already.
     """
-    headline = {
-        (c.scenario, c.variant): c for c in cells.analyse([document]) if c.headline and c.vs_native
-    }
+    found = cells.analyse([document]) if analysed is None else analysed
+    headline = {(c.scenario, c.variant): c for c in found if c.headline and c.vs_native}
     tables = []
     for scenario, results in by_scenario(document.results).items():
         baseline = BASELINES.get(results[0].kind)
@@ -231,11 +233,13 @@ def _text(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def warnings(document: RunDocument) -> list[str]:
+def warnings(document: RunDocument, analysed: Sequence[cells.Cell] | None = None) -> list[str]:
     """What the user should change for tighter numbers, each saying what to do: the
     :mod:`bench.analysis.advice` warnings of the cells (as the report words them, without
-    a run's label), the invariants the results break, and CPU frequency scaling."""
-    found = list(cells.cell_warnings(cells.analyse([document]), labels=short_labels([document])))
+    a run's label), the invariants the results break, and CPU frequency scaling.
+    *analysed*: ``cells.analyse([document])`` when the caller has it already."""
+    analysed = cells.analyse([document]) if analysed is None else analysed
+    found = list(cells.cell_warnings(analysed, labels=short_labels([document])))
     found.extend(invariants.check(document))
     governor = document.host.get("cpu_governor")
     if governor not in (None, "performance"):

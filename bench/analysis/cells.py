@@ -85,8 +85,8 @@ class Versus:
     def times_worse(self, direction: str) -> float | None:
         """How many times worse than the baseline the median is, whatever the metric's
         *direction* (above 1: worse, below 1: better): ``median / base_median`` for a
-        lower-is-better metric, its reciprocal otherwise; the ratio's value, turned, when
-        there is a ratio. ``None`` when a median is not positive."""
+        lower-is-better metric, its reciprocal otherwise. ``None`` when a median is not
+        positive."""
         if self.median <= 0 or self.base_median <= 0:
             return None
         ratio = self.median / self.base_median

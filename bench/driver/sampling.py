@@ -29,8 +29,8 @@ class Adaptive:
 
     def stop_reason(self, samples: Sequence[float], *, taken: int, elapsed: float) -> str | None:
         """Why sampling a variant stops now, or None to take another round: *samples* are
-        its headline metric's, *taken* its samples so far, *elapsed* the seconds since
-        adaptive sampling of its scenario began."""
+        its headline metric's, *taken* its samples so far, *elapsed* the seconds since its
+        scenario began."""
         if converged(samples, self.target):
             return f"target {self.target:.1%} reached at n={len(samples)}"
         if taken >= self.max_repetitions:
