@@ -221,7 +221,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line, column = _position(raw[: e.start].decode("utf-8"), e.start)
+        before = raw[: e.start].decode("utf-8")  # valid up to there; columns count characters
+        line, column = _position(before, len(before))
         raise ScenarioError(
             f"{path}: line {line}, column {column}: invalid TOML: not UTF-8 "
             f"(byte 0x{raw[e.start]:02x})"

@@ -130,6 +130,8 @@ def test_bad_scenario_files_name_the_file_key_and_choices(
         (b'kind = "startup"\n[params]\n[params]\n', "line 3, column 8", "twice"),
         (b'kind = "startup" "x"\n', "line 1, column 18", "Expected newline"),
         (b'kind = "startup"\ndescription = "caf\xe9"\n', "line 2, column 19", "not UTF-8"),
+        # columns count characters: the two-byte é before the bad byte is one column
+        (b'kind = "startup"\ndescription = "\xc3\xa9t\xe9"\n', "line 2, column 18", "not UTF-8"),
     ],
 )
 def test_every_toml_error_names_the_file_line_and_column(
