@@ -317,3 +317,15 @@ def test_interpolation_positions_are_numpy_quantile_to_the_bit(size: int) -> Non
         np.testing.assert_array_equal(
             positions.quantiles(np.sort(xs), slice(100, 900)), expected[100:900]
         )
+
+
+def test_format_slowdown_words_times_and_rates_alike() -> None:
+    """One convention for every ratio to a baseline: a factor of at least 1, slower or
+    faster, with the interval in the same words' units."""
+    twice = stats.Ratio(2.0, (1.9, 2.1), 0.95)
+    half = stats.Ratio(0.5, (0.45, 0.55), 0.95)
+    assert stats.format_slowdown(twice, "lower") == "2.00\u00d7 slower [1.90\u20132.10]"
+    assert stats.format_slowdown(twice, "higher") == "2.00\u00d7 faster [1.90\u20132.10]"
+    assert stats.format_slowdown(half, "lower") == "2.00\u00d7 faster [1.82\u20132.22]"
+    assert stats.format_slowdown(half, "higher", interval=False) == "2.00\u00d7 slower"
+    assert stats.format_slowdown(None, "lower") == "\u2013"

@@ -123,6 +123,30 @@ def format_ratio(ratio: Ratio | None, *, interval: bool = True) -> str:
     return f"{text} [{ratio.ci[0]:.3g}{_DASH}{ratio.ci[1]:.3g}]"
 
 
+def format_slowdown(ratio: Ratio | None, direction: str, *, interval: bool = True) -> str:
+    """The one way a ratio to a baseline is worded (terminal, report, compare, exports):
+    how many times slower or faster than the baseline, whatever the metric's *direction*.
+
+    *ratio* is ``value / baseline`` of the metric itself (a time or a rate). For a
+    lower-is-better metric a ratio above 1 is slower; for a higher-is-better one, below 1
+    is. The factor is always at least 1: ``2.00x slower``, ``1.50x faster`` (a factor
+    that rounds to 1.00 is called slower). The interval, when asked for and known, is in
+    the same words' units, e.g. ``1.02x slower [0.97-1.08]`` (a bound under 1 there is
+    faster). An en dash alone when there is no ratio.
+    """
+    if ratio is None or ratio.value <= 0:
+        return _DASH
+    worse = ratio.value if direction == "lower" else 1.0 / ratio.value
+    slower = worse >= 1.0 or round(1.0 / worse, 2) <= 1.0
+    factor = worse if slower else 1.0 / worse
+    text = f"{factor:.2f}{_TIMES} {'slower' if slower else 'faster'}"
+    if not interval or ratio.ci is None or min(ratio.ci) <= 0:
+        return text
+    in_worse = [b if direction == "lower" else 1.0 / b for b in ratio.ci]
+    low, high = sorted(b if slower else 1.0 / b for b in in_worse)
+    return f"{text} [{low:.2f}{_DASH}{high:.2f}]"
+
+
 def _lower_ranks(n: npt.NDArray[np.int64], confidence: float) -> npt.NDArray[np.int64]:
     """For each sample count in *n*, the 1-based lower rank ``l`` of the median's interval.
 
