@@ -167,19 +167,23 @@ def validate(
     *,
     areas: Sequence[str] = (),
     rounds: int | None = None,
+    budget: float | None = None,
     out: Path = _RESULTS,
     context: str | None = None,
     argv: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> tuple[list[Validation], Path]:
-    """The harness against the reference tools of *areas* (all by default), stored as a
-    results file; returns the validations and the file's path (see
+    """The harness against the reference measurements of *areas* (all by default), as an
+    equivalence test: *rounds* first rounds per area, then more until every comparison is
+    conclusive or *budget* seconds (default 900) have passed; stored as a results file.
+    Returns the validations and the file's path (see
     :func:`bench.validation.runner.validate`)."""
     from bench.validation.runner import validate as validate_areas
 
     return validate_areas(
-        areas=areas, rounds=rounds, out=out, context=context, argv=argv, progress=progress
-    )
+        areas=areas, rounds=rounds, budget=budget, out=out, context=context, argv=argv,
+        progress=progress,
+    )  # fmt: skip
 
 
 def export_pyperf(*, inputs: Sequence[Path] = (_RESULTS,), output: Path) -> ExportInfo:

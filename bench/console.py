@@ -24,7 +24,7 @@ from rich.table import Table
 from bench.analysis import cells, invariants
 from bench.analysis.baseline import by_scenario, pair_with_natives
 from bench.analysis.frame import short_labels, variant_label
-from bench.analysis.stats import summarize
+from bench.analysis.stats import format_slowdown, summarize
 from bench.kinds import BASELINES
 from bench.metrics import format_value, metric
 from bench.results import Metric, Result, RunDocument
@@ -251,26 +251,35 @@ def warnings(document: RunDocument, analysed: Sequence[cells.Cell] | None = None
 
 
 def validation_table(comparisons: Sequence[Comparison]) -> Table:
-    """Each side-by-side comparison: medians, the ratio with its interval, pass or fail."""
+    """Each side-by-side comparison: what it can catch, the two medians, the ratio with its
+    95 % interval (worded by :func:`format_slowdown`), the band, the verdict and n."""
     table = Table(
-        title="validation: ratio = median(numerator) / median(denominator)", title_justify="left"
+        title="validation: harness / reference; pass = the whole 95% interval inside the band",
+        title_justify="left",
     )
-    for column in ("comparison", "numerator", "denominator", "ratio [95% CI]", "target", "n", ""):
-        table.add_column(column, justify="right" if column in ("ratio [95% CI]", "n") else "left")
+    for column in ("comparison", "catches", "harness", "reference", "ratio [95% CI]", "band"):
+        table.add_column(column, justify="right" if column == "ratio [95% CI]" else "left")
+    table.add_column("verdict")
+    table.add_column("n", justify="right")
     for c in comparisons:
-        ci = (
-            f" [{c.ci_low:.3f}–{c.ci_high:.3f}]"
-            if c.ci_low is not None and c.ci_high is not None
-            else ""
-        )
-        verdict = {True: "[green]pass", False: "[red]FAIL", None: "[dim]reported"}[c.passed]
         table.add_row(
             c.name,
+            c.catches,
             f"{c.numerator} {format_value(c.median_numerator, c.unit)}",
             f"{c.denominator} {format_value(c.median_denominator, c.unit)}",
-            f"{c.ratio:.3f}{ci}",
-            f"±{c.tolerance:.0%}" if c.tolerance is not None else "–",
+            format_slowdown(c.as_ratio, c.direction),
+            f"within {c.band:.2f}x" if c.band is not None else "\N{EN DASH}",
+            verdict_text(c),
             str(c.n),
-            verdict,
         )
     return table
+
+
+def verdict_text(comparison: Comparison) -> str:
+    """The verdict as printed, with the projected rounds when inconclusive."""
+    if comparison.verdict != "inconclusive":
+        style = {"pass": "green", "fail": "red", "reported": "dim"}[comparison.verdict]
+        return f"[{style}]{comparison.verdict}"
+    more = comparison.more_rounds
+    settle = f"~{more} more rounds to settle" if more is not None else "not projected"
+    return f"[yellow]inconclusive ({settle})"

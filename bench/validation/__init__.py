@@ -1,57 +1,223 @@
-"""Validation: the harness against the reference tools run by hand, side by side.
+"""Validation: the harness against reference measurements, side by side, as an
+equivalence test.
 
-Each area has a module here with ``run(ctx, *, rounds) -> Validation``: it
-measures the harness's figure and the reference's figure interleaved, round by round, in
-one run, and returns the comparisons with their targets plus the raw samples (stored as a
-results file so the report can show them). ``crossdock validate`` runs them all.
+Each area (``startup``, ``fileio``, ``network``) has a module here whose ``opened(ctx)``
+yields an :class:`Area`: every call of :meth:`Area.round` measures each method once,
+interleaved, and :meth:`Area.comparisons` judges what was measured so far. A comparison is
+the ratio of two medians (the harness's figure over the reference's) with its bootstrap
+95 % interval, judged against a band: :func:`judge` says ``pass`` when the whole interval
+lies inside the band, ``fail`` when it lies wholly outside, ``inconclusive`` otherwise,
+with a projection of the rounds that would settle it. ``crossdock validate``
+(:mod:`bench.validation.runner`) adds rounds until every comparison is conclusive or its
+time budget ends.
+
+Each comparison says what it can catch (:data:`CATCHES`): a ``plumbing`` reference uses the
+harness's own method (the same tool, the same calls) written out by hand, so it catches a
+wrong option, field or unit between the method and the stored figure; a ``method``
+reference measures the same thing another way (another tool, another clock), so it can
+also catch a method that measures the wrong thing.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Protocol
 
-from bench.analysis.stats import ratio_of_medians, summarize
+from bench.analysis.stats import Ratio, ratio_of_medians, summarize
 from bench.plan import Scalar
 from bench.results import Metric, Result
+
+Verdict = Literal["pass", "fail", "inconclusive", "reported"]
+
+#: what a comparison's reference can catch -> what that means
+CATCHES: dict[str, str] = {
+    "plumbing": "the harness's own method written out by hand: catches a wrong option, "
+    "field or unit between the method and the stored figure, not a wrong method",
+    "method": "the same quantity measured another way (another tool or clock): can also "
+    "catch a method that measures the wrong thing",
+    "reported": "shown, not judged",
+}
+
+#: the projection of rounds to settle a comparison stops here (beyond it: ``None``)
+MAX_PROJECTED_ROUNDS = 100_000
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A verdict and, for ``inconclusive``, the projected rounds that would settle it
+    (``more_rounds``: additional rounds; ``None`` when no projection can be made)."""
+
+    verdict: Verdict
+    more_rounds: int | None = None
+
+
+def judge(ratio: Ratio | None, band: float | None, n: int) -> Judgement:
+    """Judge *ratio* (its 95 % interval) against the band ``[1/band, band]``.
+
+    ``pass``: the whole interval lies inside the band; ``fail``: it lies wholly outside
+    (entirely below ``1/band`` or above ``band``); ``inconclusive`` otherwise, and also when
+    there is no interval (too few samples). ``reported`` when *band* is ``None``.
+
+    Rounds projection for ``inconclusive``: in log space, the interval's two half-widths
+    around the point estimate are assumed to shrink as ``1/sqrt(n)`` with the estimate
+    staying where it is (the large-sample rate of a median's standard error). The verdict
+    is settled once the half-width on the side facing the nearest band edge no longer
+    reaches it (for a pass both sides must clear their edges); ``n' = n * (half /
+    distance)^2`` rounds in all, ``n' - n`` more. No projection (``None``) without an
+    interval, with a point estimate exactly on an edge, or beyond
+    :data:`MAX_PROJECTED_ROUNDS`.
+    """
+    if band is None:
+        return Judgement("reported")
+    if ratio is None or ratio.ci is None:
+        return Judgement("inconclusive")
+    edge = math.log(band)
+    low, high = (math.log(b) for b in ratio.ci)
+    if -edge <= low and high <= edge:
+        return Judgement("pass")
+    if high < -edge or low > edge:
+        return Judgement("fail")
+    return Judgement("inconclusive", _more_rounds(math.log(ratio.value), low, high, edge, n))
+
+
+def _more_rounds(centre: float, low: float, high: float, edge: float, n: int) -> int | None:
+    """Additional rounds for the interval ``[low, high]`` (log) around *centre* to clear
+    the band ``[-edge, edge]`` or to fall wholly outside it (see :func:`judge`)."""
+    below, above = centre - low, high - centre
+    if -edge < centre < edge:  # settles as a pass: both sides inside
+        shrink = min(
+            (edge - centre) / above if above > 0 else math.inf,
+            (centre + edge) / below if below > 0 else math.inf,
+        )
+    elif centre > edge:  # settles as a fail above: the lower side clears the edge
+        shrink = (centre - edge) / below if below > 0 else math.inf
+    elif centre < -edge:  # settles as a fail below
+        shrink = (-edge - centre) / above if above > 0 else math.inf
+    else:
+        return None  # exactly on an edge: more rounds do not settle it
+    if shrink <= 0:
+        return None
+    needed = math.ceil(n / shrink**2)
+    if needed > MAX_PROJECTED_ROUNDS:
+        return None
+    return max(1, needed - n)
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One side-by-side check: ``ratio`` = median(numerator) / median(denominator).
+    """One side-by-side check: ``ratio`` = median(numerator) / median(denominator) of the
+    measured quantity, with its bootstrap 95 % interval ``[ci_low, ci_high]``.
 
-    ``tolerance`` is the allowed relative deviation of the ratio from 1 (0.05 = within 5 %);
-    ``None`` means the ratio is reported, not judged. ``passed`` judges the point estimate.
+    ``band`` is a factor (1.05: the ratio must lie within 1.05x either way, i.e. in
+    ``[1/1.05, 1.05]``); ``None`` means reported, not judged. ``catches`` is a key of
+    :data:`CATCHES`; ``direction`` is the metric's (``lower`` for times, ``higher`` for
+    rates), for wording the ratio.
     """
 
     name: str
+    catches: str
     numerator: str
     denominator: str
     unit: str
+    direction: str
     median_numerator: float
     median_denominator: float
     ratio: float
     ci_low: float | None
     ci_high: float | None
     n: int
-    tolerance: float | None = None
+    band: float | None
+    verdict: Verdict
+    more_rounds: int | None = None
     note: str = ""
 
+    def __post_init__(self) -> None:
+        if self.catches not in CATCHES:
+            raise ValueError(f"comparison {self.name!r}: unknown catches {self.catches!r}")
+        if self.band is not None and self.band <= 1.0:
+            raise ValueError(f"comparison {self.name!r}: band {self.band} must be above 1")
+
     @property
-    def passed(self) -> bool | None:
-        if self.tolerance is None:
+    def as_ratio(self) -> Ratio | None:
+        """The ratio and interval as :class:`bench.analysis.stats.Ratio` (for wording)."""
+        if not self.ratio > 0:
             return None
-        return abs(self.ratio - 1.0) <= self.tolerance
+        ci = (self.ci_low, self.ci_high)
+        interval = (ci[0], ci[1]) if ci[0] is not None and ci[1] is not None else None
+        return Ratio(value=self.ratio, ci=interval, confidence=0.95)
+
+
+def compare(
+    name: str,
+    *,
+    numerator: tuple[str, Sequence[float]],
+    denominator: tuple[str, Sequence[float]],
+    unit: str,
+    direction: str,
+    band: float | None,
+    catches: str,
+    note: str = "",
+) -> Comparison:
+    """A judged :class:`Comparison` of two labelled sample sets: the ratio of their medians
+    with a bootstrap interval (:func:`bench.analysis.stats.ratio_of_medians`), judged by
+    :func:`judge`; ``n`` is the smaller set's size."""
+    (num_name, num), (den_name, den) = numerator, denominator
+    ratio = ratio_of_medians(den, num)
+    n = min(len(num), len(den))
+    judgement = judge(ratio, band, n)
+    return Comparison(
+        name=name,
+        catches="reported" if band is None else catches,
+        numerator=num_name,
+        denominator=den_name,
+        unit=unit,
+        direction=direction,
+        median_numerator=summarize(num).median if num else float("nan"),
+        median_denominator=summarize(den).median if den else float("nan"),
+        ratio=ratio.value if ratio else float("nan"),
+        ci_low=ratio.ci[0] if ratio and ratio.ci else None,
+        ci_high=ratio.ci[1] if ratio and ratio.ci else None,
+        n=n,
+        band=band,
+        verdict=judgement.verdict,
+        more_rounds=judgement.more_rounds,
+        note=note,
+    )
 
 
 @dataclass(frozen=True)
 class Validation:
-    """What one area's validation produced."""
+    """What one area's validation produced: its judged comparisons, its raw samples and
+    the rounds measured."""
 
     area: str
     comparisons: Sequence[Comparison]
     results: Sequence[Result] = field(default_factory=tuple)
+    rounds: int = 0
+
+
+class Area(Protocol):
+    """One area's validation, open (its places, servers and streams ready)."""
+
+    name: str
+    #: rounds measured so far
+    rounds: int
+
+    def round(self) -> None:
+        """Measure every method of the area once, interleaved."""
+
+    def comparisons(self) -> list[Comparison]:
+        """What the rounds so far show, judged."""
+
+    def results(self) -> list[Result]:
+        """The raw samples of every method so far, as results (see :func:`samples_result`)."""
+
+
+def unsettled(comparisons: Sequence[Comparison]) -> bool:
+    """Whether any judged comparison is still inconclusive."""
+    return any(c.verdict == "inconclusive" for c in comparisons)
 
 
 def samples_result(
@@ -70,33 +236,4 @@ def samples_result(
         status="ok",
         metrics=(Metric.of(metric_name, values),),
         extra=dict(extra),
-    )
-
-
-def compare(
-    name: str,
-    *,
-    numerator: tuple[str, Sequence[float]],
-    denominator: tuple[str, Sequence[float]],
-    unit: str,
-    tolerance: float | None,
-    note: str = "",
-) -> Comparison:
-    """A :class:`Comparison` of two labelled sample sets: the ratio of their medians with a
-    bootstrap interval (:func:`bench.analysis.stats.ratio_of_medians`)."""
-    (num_name, num), (den_name, den) = numerator, denominator
-    ratio = ratio_of_medians(den, num)
-    return Comparison(
-        name=name,
-        numerator=num_name,
-        denominator=den_name,
-        unit=unit,
-        median_numerator=summarize(num).median,
-        median_denominator=summarize(den).median,
-        ratio=ratio.value if ratio else float("nan"),
-        ci_low=ratio.ci[0] if ratio and ratio.ci else None,
-        ci_high=ratio.ci[1] if ratio and ratio.ci else None,
-        n=min(len(num), len(den)),
-        tolerance=tolerance,
-        note=note,
     )

@@ -1,84 +1,150 @@
-"""Startup: the harness's end-to-end figure against a bare loop of the same API calls, and
-its ``docker run --rm`` figure against hyperfine timing the same command.
+"""Startup: the harness's container lifecycle figures against three references.
 
-Round by round, interleaved: harness sample, bare API cycle, hyperfine run. The bare loop
-is written out here with the docker SDK directly, not through the workload code.
+Each round, interleaved: one harness sample (API phases, then ``docker run --rm``), one
+bare API cycle, one hyperfine run of ``docker run --rm``.
+
+- ``plumbing``: end-to-end against a bare loop of the same docker SDK calls written out
+  here (create, start, wait, remove on the host clock); ``docker run --rm`` against
+  hyperfine timing the same command.
+- ``method``: the harness's host-clock interval from create's return to remove's return
+  (start + run-to-exit + remove) against the engine's own ``create`` -> ``destroy`` event
+  span for the same container, read from an event stream of the validation's own
+  (:class:`bench.validation.references.EventSpans`). It catches a host-side timing that
+  measures something other than the container's lifecycle (a wait that polls, a clock
+  read in the wrong place); a whole-second or unit slip would show too.
+- reported: what the CLI adds (``docker run --rm`` / bare API cycle).
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.plan import Scenario, Variant
 from bench.provision.context import RunContext
-from bench.validation import Comparison, Validation, compare, samples_result
+from bench.results import Result
+from bench.validation import Comparison, compare, samples_result
+from bench.validation.references import EventSpans, hyperfine_seconds
 from bench.workloads.startup import StartupWorkload
 
-TOLERANCE = 0.05  # the harness adds at most 5 % to what it measures
+PLUMBING_BAND = 1.05  # the harness adds at most 5 % to what it measures
+#: the API response's transit is outside the engine's span at both ends, about cancelling
+METHOD_BAND = 1.05
+
+#: method -> the startup metric its samples are stored under
+_METRIC = {
+    "harness": "end_to_end",
+    "bare-api": "end_to_end",
+    "harness-after-create": "end_to_end",
+    "engine-events": "end_to_end",
+    "harness-cli": "cli_run_rm",
+    "hyperfine": "cli_run_rm",
+}
 
 
-def run(ctx: RunContext, *, rounds: int) -> Validation:
-    """Measure *rounds* interleaved rounds and compare (see module docstring)."""
-    workload = StartupWorkload()
-    variant = Variant(tuple((k, s.default) for k, s in workload.params.items()))
-    scenario = Scenario("validate-startup", "startup", "", (variant,), rounds, 0, 60.0)
-    workload.prepare(ctx, scenario, [variant])
-    tag = ctx.image("busybox").tag
-    cli = ctx.require_engine().cli()
-    hyperfine = shutil.which("hyperfine")
-    samples: dict[str, list[float]] = {
-        "harness": [],
-        "bare-api": [],
-        "harness-cli": [],
-        "hyperfine": [],
-    }
-    for _ in range(rounds):
-        harness = workload.sample(ctx, scenario, variant)
-        samples["harness"].append(harness["end_to_end"])
+class StartupArea:
+    """The startup validation, open (see the module docstring)."""
+
+    name = "startup"
+
+    def __init__(self, ctx: RunContext, workload: StartupWorkload, spans: EventSpans) -> None:
+        self._ctx, self._workload, self._spans = ctx, workload, spans
+        self._variant = Variant(tuple((k, s.default) for k, s in workload.params.items()))
+        self._scenario = Scenario("validate-startup", "startup", "", (self._variant,), 1, 0, 60.0)
+        self._tag = ctx.image("busybox").tag
+        self._cli = ctx.require_engine().cli()
+        self._hyperfine = shutil.which("hyperfine")
+        self._samples: dict[str, list[float]] = {method: [] for method in _METRIC}
+        self.rounds = 0
+
+    def prepare(self) -> None:
+        self._workload.prepare(self._ctx, self._scenario, [self._variant])
+
+    def finish(self) -> None:
+        self._workload.finish(self._ctx, self._scenario)
+
+    def round(self) -> None:
+        mark = self._spans.mark()
+        harness = self._workload.sample(self._ctx, self._scenario, self._variant)
+        self._samples["harness"].append(harness["end_to_end"])
+        self._samples["harness-after-create"].append(harness["end_to_end"] - harness["create"])
+        self._samples["engine-events"].append(self._spans.span_after(mark))
         if "cli_run_rm" in harness:
-            samples["harness-cli"].append(harness["cli_run_rm"])
-        samples["bare-api"].append(_bare_cycle(ctx, tag))
-        if hyperfine and cli:
-            samples["hyperfine"].append(
-                _hyperfine(
-                    hyperfine,
-                    [*cli, "run", "--rm", *_labels(ctx), "--network", "none", tag, "true"],
-                )
+            self._samples["harness-cli"].append(harness["cli_run_rm"])
+        self._samples["bare-api"].append(_bare_cycle(self._ctx, self._tag))
+        if self._hyperfine and self._cli:
+            command = [*self._cli, "run", "--rm", *_labels(self._ctx), "--network", "none"]
+            self._samples["hyperfine"].append(
+                _hyperfine(self._hyperfine, [*command, self._tag, "true"])
+            )
+        self.rounds += 1
+
+    def comparisons(self) -> list[Comparison]:
+        def pair(name: str, num: str, den: str, band: float | None, catches: str) -> Comparison:
+            return compare(
+                name,
+                numerator=(num, self._samples[num]),
+                denominator=(den, self._samples[den]),
+                unit="s",
+                direction="lower",
+                band=band,
+                catches=catches,
             )
 
-    def pair(name: str, num: str, den: str, tolerance: float | None) -> Comparison:
-        return compare(
-            name,
-            numerator=(num, samples[num]),
-            denominator=(den, samples[den]),
-            unit="s",
-            tolerance=tolerance,
-        )
-
-    comparisons = [
-        pair("startup end-to-end: harness / bare API loop", "harness", "bare-api", TOLERANCE)
-    ]
-    if samples["hyperfine"] and samples["harness-cli"]:
-        comparisons.append(
-            pair("docker run --rm: harness / hyperfine", "harness-cli", "hyperfine", TOLERANCE)
-        )
-        comparisons.append(
+        found = [
             pair(
-                "what the CLI adds: docker run --rm / bare API loop", "hyperfine", "bare-api", None
+                "startup end-to-end: harness / bare API loop",
+                "harness", "bare-api", PLUMBING_BAND, "plumbing",
+            ),
+            pair(
+                "startup create→removed: harness host clock / engine events",
+                "harness-after-create", "engine-events", METHOD_BAND, "method",
+            ),
+        ]  # fmt: skip
+        if self._samples["hyperfine"] and self._samples["harness-cli"]:
+            found.append(
+                pair(
+                    "docker run --rm: harness / hyperfine",
+                    "harness-cli", "hyperfine", PLUMBING_BAND, "plumbing",
+                )
+            )  # fmt: skip
+            found.append(
+                pair(
+                    "what the CLI adds: docker run --rm / bare API loop",
+                    "hyperfine", "bare-api", None, "reported",
+                )
+            )  # fmt: skip
+        return found
+
+    def results(self) -> list[Result]:
+        # the whole `docker run --rm` process is its own metric, as the startup workload stores it
+        return [
+            samples_result(
+                "startup", {"method": method}, _METRIC[method], values, {"rounds": self.rounds}
             )
-        )
-    # the whole `docker run --rm` process is its own metric, as the startup workload stores it
-    stored = [
-        samples_result("startup", {"method": method}, _METRIC[method], values, {"rounds": rounds})
-        for method, values in samples.items()
-        if values
-    ]
-    return Validation("startup", comparisons, stored)
+            for method, values in self._samples.items()
+            if values
+        ]
+
+
+@contextmanager
+def opened(ctx: RunContext) -> Iterator[StartupArea]:
+    """The startup area, its workload prepared and its event stream open until the end."""
+    spans = EventSpans(ctx.require_engine().api, dict(ctx.labels))
+    try:
+        area = StartupArea(ctx, StartupWorkload(), spans)
+        area.prepare()
+        try:
+            yield area
+        finally:
+            area.finish()
+    finally:
+        spans.close()
 
 
 def _bare_cycle(ctx: RunContext, tag: str) -> float:
@@ -101,15 +167,6 @@ def _labels(ctx: RunContext) -> list[str]:
     return [arg for k, v in ctx.labels.items() for arg in ("--label", f"{k}={v}")]
 
 
-#: method -> the startup metric its samples are stored under
-_METRIC = {
-    "harness": "end_to_end",
-    "bare-api": "end_to_end",
-    "harness-cli": "cli_run_rm",
-    "hyperfine": "cli_run_rm",
-}
-
-
 def _hyperfine(exe: str, command: list[str]) -> float:
     """One run of *command* timed by hyperfine (no shell, no warmup): seconds."""
     with tempfile.TemporaryDirectory(prefix="crossdock-hyperfine-") as tmp:
@@ -119,4 +176,4 @@ def _hyperfine(exe: str, command: list[str]) -> float:
              " ".join(command)],
             capture_output=True, check=True, timeout=120,
         )  # fmt: skip
-        return float(json.loads(export.read_text())["results"][0]["times"][0])
+        return hyperfine_seconds(export.read_text())
