@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bench.analysis.stats import Ratio, ratio_of_medians, summarize
+from bench.analysis.stats import Ratio, min_samples_for_ci, ratio_of_medians, summarize
 from bench.plan import Scalar
 from bench.results import Metric, Result
 
@@ -39,6 +39,10 @@ CATCHES: dict[str, str] = {
     "catch a method that measures the wrong thing",
     "reported": "shown, not judged",
 }
+
+#: fewer rounds than this are never judged: the size a distribution-free 95 % interval of
+#: a median needs (:func:`bench.analysis.stats.min_samples_for_ci`)
+MIN_ROUNDS = min_samples_for_ci(0.95)
 
 #: the projection of rounds to settle a comparison stops here (beyond it: ``None``)
 MAX_PROJECTED_ROUNDS = 100_000
@@ -58,7 +62,10 @@ def judge(ratio: Ratio | None, band: float | None, n: int) -> Judgement:
 
     ``pass``: the whole interval lies inside the band; ``fail``: it lies wholly outside
     (entirely below ``1/band`` or above ``band``); ``inconclusive`` otherwise, and also when
-    there is no interval (too few samples). ``reported`` when *band* is ``None``.
+    there is no interval. With fewer than :data:`MIN_ROUNDS` rounds the verdict is
+    ``inconclusive`` whatever the interval (a bootstrap interval of so few samples is
+    far narrower than 95 %), ``more_rounds`` then at least what reaches that minimum.
+    ``reported`` when *band* is ``None``.
 
     Rounds projection for ``inconclusive``: in log space, the interval's two half-widths
     around the point estimate are assumed to shrink as ``1/sqrt(n)`` with the estimate
@@ -72,14 +79,17 @@ def judge(ratio: Ratio | None, band: float | None, n: int) -> Judgement:
     if band is None:
         return Judgement("reported")
     if ratio is None or ratio.ci is None:
-        return Judgement("inconclusive")
+        return Judgement("inconclusive", max(MIN_ROUNDS - n, 1) if ratio else None)
     edge = math.log(band)
     low, high = (math.log(b) for b in ratio.ci)
+    more = _more_rounds(math.log(ratio.value), low, high, edge, n)
+    if n < MIN_ROUNDS:
+        return Judgement("inconclusive", max(MIN_ROUNDS - n, more or 0))
     if -edge <= low and high <= edge:
         return Judgement("pass")
     if high < -edge or low > edge:
         return Judgement("fail")
-    return Judgement("inconclusive", _more_rounds(math.log(ratio.value), low, high, edge, n))
+    return Judgement("inconclusive", more)
 
 
 def _more_rounds(centre: float, low: float, high: float, edge: float, n: int) -> int | None:
