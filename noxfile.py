@@ -62,6 +62,7 @@ def perf(session: nox.Session) -> None:
 
 @nox.session
 def validate(session: nox.Session) -> None:
-    """The harness against bare API loops and whole-process timing, side by side."""
+    """The harness against reference measurements, as an equivalence test (``crossdock
+    validate``; options after ``--``, e.g. ``-- --area network --budget 300``)."""
     session.install("-e", ".")
     session.run("crossdock", "validate", *session.posargs)

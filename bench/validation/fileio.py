@@ -11,8 +11,11 @@ bind, dd.
 - ``method``: GNU ``dd`` moving the same size in the same 1 MiB blocks with direct I/O,
   timed by dd itself (:func:`bench.validation.references.dd_bandwidth`), in a directory
   of its own in the run's scratch directory (the same filesystem as the harness's native
-  place). It catches a fio job that measures something else than sequential throughput
-  (a wrong pattern, block size, cache state or unit). dd writes and reads the file once
+  place); its file is laid out once, unmeasured, and then overwritten in place, as fio
+  overwrites the file it lays out before its clock starts (writes into a fresh file,
+  which allocate blocks, are another quantity). It catches a fio job that measures
+  something else than sequential throughput (a wrong pattern, block size, cache state or
+  unit). dd writes and reads the file once
   where fio runs for a fixed time, so the band is wider than the plumbing one.
 """
 
@@ -88,12 +91,11 @@ class FileioArea:
             return self._workload.sample(self._ctx, self._scenario, variant)["bandwidth"]
         if method == "fio-by-hand":
             return _fio_by_hand(self._fio, name, self._workload.place_path("native"))
-        if name == "seq-write":
-            run = dd_bandwidth(self._dd_file, "write", size_mib=SIZE_MIB)
-        else:
-            if not self._dd_file.exists():
-                dd_bandwidth(self._dd_file, "write", size_mib=SIZE_MIB)
-            run = dd_bandwidth(self._dd_file, "read", size_mib=SIZE_MIB)
+        if not self._dd_file.exists():  # laid out first, unmeasured, as fio lays out its file
+            dd_bandwidth(self._dd_file, "write", size_mib=SIZE_MIB)
+        run = dd_bandwidth(
+            self._dd_file, "write" if name == "seq-write" else "read", size_mib=SIZE_MIB
+        )
         self._dd_direct.add(run.direct)
         return run.bandwidth
 

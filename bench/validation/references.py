@@ -65,12 +65,15 @@ def refused_direct(stderr: str) -> bool:
 def dd_bandwidth(
     path: Path, mode: Literal["write", "read"], *, size_mib: int, dd: str = "dd"
 ) -> DdRun:
-    """Write *size_mib* MiB of zeros to *path*, or read *path* whole, in 1 MiB blocks with
-    direct I/O; where that is refused, the buffered fallback (see the module docstring).
+    """Write *size_mib* MiB of zeros to *path* (over what is there, not truncating it), or
+    read *path* whole, in 1 MiB blocks with direct I/O; where that is refused, the
+    buffered fallback (see the module docstring).
     Raises ``subprocess.CalledProcessError`` when dd fails otherwise."""
     if mode == "write":
-        direct = [dd, "if=/dev/zero", f"of={path}", "bs=1M", f"count={size_mib}", "oflag=direct"]
-        buffered = [dd, "if=/dev/zero", f"of={path}", "bs=1M", f"count={size_mib}", "conv=fsync"]
+        # overwrites in place (no truncation), as fio overwrites the file it laid out
+        write = [dd, "if=/dev/zero", f"of={path}", "bs=1M", f"count={size_mib}"]
+        direct = [*write, "oflag=direct", "conv=notrunc"]
+        buffered = [*write, "conv=notrunc,fsync"]
         before: list[str] = []
     else:
         direct = [dd, f"if={path}", "of=/dev/null", "bs=1M", "iflag=direct"]
