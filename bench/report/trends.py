@@ -23,8 +23,15 @@ from markupsafe import Markup
 from bench.analysis import stats
 from bench.analysis.frame import varying_labels
 from bench.analysis.history import Called, History, Point, Trend, history
-from bench.metrics import METRICS, format_value
-from bench.report.figures import PALETTE, SYMBOLS, _figure_html, _typed, plot_text
+from bench.metrics import format_value
+from bench.report.figures import (
+    PALETTE,
+    SYMBOLS,
+    _figure_html,
+    _log_ticks,
+    _typed,
+    plot_text,
+)
 from bench.report.sections import Table
 from bench.results import RunDocument
 
@@ -116,19 +123,19 @@ def _calls_table(called: Sequence[Called]) -> Table:
                 trend.scenario,
                 trend.variant,
                 trend.metric,
+                stats.format_slowdown(step.ratio, trend.direction),
                 _point_text(step.before, trend.unit),
                 _point_text(step.after, trend.unit),
-                stats.format_slowdown(step.ratio, trend.direction),
                 "; ".join(str(c) for c in step.changes) or "same",
             )
         )
         classes.append("warn" if step.call == "regression" else "")
-    headers = ("call", "platform", "suite", "scenario", "variant", "metric", "before", "after")
+    headers = ("call", "platform", "suite", "scenario", "variant", "metric", "after / before")
     return Table(
-        headers=(*headers, "after / before", "conditions"),
+        headers=(*headers, "before", "after", "conditions"),
         rows=tuple(rows),
         row_classes=tuple(classes),
-        nowrap_from=8,
+        nowrap_from=6,
     )
 
 
@@ -300,7 +307,7 @@ def _value_axis(values: Sequence[float], unit: str) -> dict[str, Any]:
     common = {"gridcolor": "#e5e5e5", "automargin": True, "zeroline": False}
     positive = [v for v in values if v > 0]
     if positive and max(positive) / min(positive) > 30:
-        return {**common, "type": "log"}
+        return {**common, "type": "log", **_log_ticks(min(positive), max(positive), unit)}
     return {
         **common,
         "tickformat": "~s" if unit not in ("%", "1") else "~g",
@@ -310,7 +317,4 @@ def _value_axis(values: Sequence[float], unit: str) -> dict[str, Any]:
 
 def _title(trend: Trend) -> str:
     better = "lower is better" if trend.direction == "lower" else "higher is better"
-    definition = METRICS.get(trend.metric)
-    unit = f", {trend.unit}" if trend.unit != "1" else ""
-    name = trend.metric if definition is None else definition.name
-    return plot_text(f"{name} median, 95 % interval ({better}{unit})")
+    return plot_text(f"median ({better})")
