@@ -65,9 +65,11 @@ def render(found: History) -> list[Table | str]:
             caption="conditions: what differs between the two runs (a break in the trend)",
             caption_justify="left",
         )
-        for header in ("platform", "suite", "scenario", "variant", "metric", "before", "after"):
+        for header in ("platform", "suite", "scenario", "variant", "metric"):
             table.add_column(header)
-        table.add_column("change", justify="right")
+        table.add_column("after / before", justify="right")
+        for header in ("before", "after"):
+            table.add_column(header, no_wrap=True)
         table.add_column("conditions")
         for item in called:
             trend, step = item.trend, item.step
@@ -77,9 +79,9 @@ def render(found: History) -> list[Table | str]:
                 Text(trend.scenario),
                 Text(trend.variant),
                 Text(trend.metric),
+                stats.format_slowdown(step.ratio, trend.direction),
                 Text(_point_text(step.before, trend.unit)),
                 Text(_point_text(step.after, trend.unit)),
-                stats.format_slowdown(step.ratio, trend.direction),
                 Text("; ".join(str(c) for c in step.changes)),
             )
         out.append(table)
@@ -92,9 +94,9 @@ def render(found: History) -> list[Table | str]:
 
 
 def _point_text(point: Point, unit: str) -> str:
-    return (
-        f"{point.run.date:%Y-%m-%d} {point.run.run_id}: {format_value(point.summary.median, unit)}"
-    )
+    """The median, then the run's date and id, a line each."""
+    median = format_value(point.summary.median, unit)
+    return f"{median}\n{point.run.date:%Y-%m-%d}\n{point.run.run_id}"
 
 
 # --- JSON --------------------------------------------------------------------------------
