@@ -86,9 +86,16 @@ def render(found: History) -> list[Table | str]:
             )
         out.append(table)
     platforms = {run.platform for run in found.runs}
+    too_few = sum(s.too_few for t in found.trends for s in t.steps)
     out.append(
         f"{len(found.trends)} headline trends over {len(found.runs)} runs of "
         f"{len(platforms)} platform{'s' * (len(platforms) != 1)}"
+        + (
+            f"; {too_few} steps between runs not called: fewer than "
+            f"{stats.min_samples_for_ci()} samples in a run (the quick suite has 3)"
+            if too_few
+            else ""
+        )
     )
     return out
 
@@ -109,6 +116,7 @@ def to_json(found: History) -> dict[str, Any]:
         "threshold": found.threshold,
         "regressions": [_called_json(c) for c in found.called("regression")],
         "improvements": [_called_json(c) for c in found.called("improvement")],
+        "not_called_too_few_samples": sum(s.too_few for t in found.trends for s in t.steps),
         "trends": [_trend_json(t) for t in found.trends],
     }
 

@@ -157,6 +157,23 @@ def test_a_regression_across_a_condition_change_names_the_change() -> None:
         ]
 
 
+def test_runs_with_too_few_samples_are_not_called() -> None:
+    def three_samples(document: RunDocument) -> RunDocument:
+        results = tuple(
+            replace(r, metrics=tuple(replace(m, samples=m.samples[:3]) for m in r.metrics))
+            for r in document.results
+        )
+        return replace(document, results=results)
+
+    documents = [
+        three_samples(week_run("docker-desktop-mac", 0)),
+        three_samples(week_run("docker-desktop-mac", 1, slowdown=3.0)),
+    ]
+    found = history(documents)
+    assert found.called("regression") == []
+    assert all(s.too_few and s.call == "" for t in found.trends for s in t.steps)
+
+
 def test_runs_are_ordered_by_date_not_by_file() -> None:
     late, early = week_run("linux-native", 2), week_run("linux-native", 0)
     trend = history([late, early]).trends[0]

@@ -13,7 +13,8 @@ Between two consecutive points the ratio of medians ``after / before`` has a
 percentile-bootstrap interval (:func:`bench.analysis.stats.ratio_of_medians`). The call
 (:func:`call`): a **regression** when the whole interval lies beyond
 :data:`REGRESSION_THRESHOLD` times worse (slower, or a lower rate), an **improvement**
-when it lies beyond that many times better; otherwise none. Only headline metrics
+when it lies beyond that many times better; otherwise none. Runs with fewer samples than
+a median's interval needs (6) are never called. Only headline metrics
 (:func:`bench.analysis.baseline.headline_of`) are followed, one per variant, so a run of
 a suite is a few dozen comparisons, not hundreds.
 
@@ -97,14 +98,18 @@ class Change:
 class Step:
     """From one point of a trend to the next: ``ratio`` is ``after / before`` of the
     medians; it carries its bootstrap interval when the medians alone differ by more than
-    the threshold (a call is possible only then), else only its value. ``changes``: the
-    conditions that differ (a break when any)."""
+    the threshold and both runs have enough samples (a call is possible only then), else
+    only its value. ``changes``: the conditions that differ (a break when any).
+    ``too_few``: a run has fewer samples than a median's interval needs
+    (:func:`bench.analysis.stats.min_samples_for_ci`, 6 at 95 %), so no call is made: a
+    bootstrap of three samples (the ``quick`` suite) gives intervals far too narrow."""
 
     before: Point
     after: Point
     ratio: stats.Ratio | None
     call: Call
     changes: tuple[Change, ...]
+    too_few: bool = False
 
 
 @dataclass(frozen=True)
@@ -308,6 +313,11 @@ def _step(before: Point, after: Point, direction: str, threshold: float) -> Step
     )
     ratio: stats.Ratio | None = None
     b, a = before.summary.median, after.summary.median
+    too_few = min(len(before.values), len(after.values)) < stats.min_samples_for_ci()
+    if too_few:
+        value = a / b if a > 0 and b > 0 else None
+        ratio = None if value is None else stats.Ratio(value=value, ci=None, confidence=0.95)
+        return Step(before, after, ratio, "", changes, too_few=True)
     if b > 0 and a > 0:
         ratio = stats.Ratio(value=a / b, ci=None, confidence=0.95)
         worse = ratio.value if direction == "lower" else 1.0 / ratio.value

@@ -68,12 +68,15 @@ class Group:
 @dataclass(frozen=True)
 class Trends:
     """The history section: the threshold as worded, the calls table (regressions
-    first), how many there are of each, and each platform and suite's trends."""
+    first), how many there are of each, how many steps between runs had too few samples
+    to call (fewer than ``min_samples`` in a run), and each platform and suite's trends."""
 
     threshold: str
     calls: Table
     n_regressions: int
     n_improvements: int
+    n_too_few: int
+    min_samples: int
     groups: tuple[Group, ...]
 
 
@@ -90,6 +93,8 @@ def section(documents: Sequence[RunDocument]) -> Trends | None:
         calls=_calls_table([*regressions, *improvements]),
         n_regressions=len(regressions),
         n_improvements=len(improvements),
+        n_too_few=sum(s.too_few for t in found.trends for s in t.steps),
+        min_samples=stats.min_samples_for_ci(),
         groups=tuple(
             _group(i, platform, suite, trends, found)
             for i, ((platform, suite), trends) in enumerate(groups.items())
