@@ -4,9 +4,9 @@ consecutive runs (regression, improvement) that the report and ``crossdock compa
 
 A *trend* is one headline metric of one variant of one scenario, followed across the
 runs of one platform and suite, ordered by run date (``run.started_at``). Its variant is
-named by the parameters that vary within the scenario in each run; the parameters all the
-scenario's variants share (fio's file size and duration, the iperf3 duration) are a
-condition, like the engine version. Each point is the run's median with its
+named by the parameters that vary among the scenario's variants in some run; the
+parameters that never do (fio's file size and duration, the iperf3 duration) are the
+scenario's settings, a condition like the engine version. Each point is the run's median with its
 distribution-free 95 % interval (:func:`bench.analysis.stats.summarize`).
 
 Between two consecutive points the ratio of medians ``after / before`` has a
@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from bench.analysis import stats
 from bench.analysis.baseline import by_scenario, headline_of
-from bench.analysis.frame import variant_label, varying_labels
+from bench.analysis.frame import variant_label, varying_keys
 from bench.plan import Scalar
 from bench.results import RunDocument
 
@@ -247,21 +247,21 @@ def history(
         except (KeyError, TypeError, ValueError):
             continue
     dated.sort(key=lambda pair: (pair[0].date, pair[0].run_id))
+    identity = _identity_params(dated)
     series: dict[tuple[str, ...], _Series] = {}
     for run, document in dated:
         for scenario, results in by_scenario(document.results).items():
-            labels, shared = varying_labels({variant_label(r.variant): r.variant for r in results})
-            conditions = (*run.conditions, (PARAMETERS, shared or "-"))
+            names = identity[(run.platform, run.suite, scenario)]
+            settings = {k: v for r in results for k, v in r.variant.items() if k not in names}
+            conditions = (*run.conditions, (PARAMETERS, variant_label(settings)))
             for result in results:
                 measured = {m.name: m for m in result.metrics if m.samples}
                 if result.status != "ok" or not measured:
                     continue
                 metric = measured[headline_of(list(measured))]
-                label = labels[variant_label(result.variant)]
-                key = (run.platform, run.suite, scenario, label, metric.name)
-                found = series.setdefault(
-                    key, _Series(result.variant, metric.unit, metric.direction)
-                )
+                params = {k: v for k, v in result.variant.items() if k in names}
+                key = (run.platform, run.suite, scenario, variant_label(params), metric.name)
+                found = series.setdefault(key, _Series(params, metric.unit, metric.direction))
                 summary = stats.summarize(metric.samples)
                 found.points.append(Point(run, metric.samples, summary, conditions))
     # platforms and suites in the order of their first run; within one, first seen first
@@ -271,6 +271,22 @@ def history(
     ordered = sorted(series.items(), key=lambda item: first[(item[0][0], item[0][1])])
     trends = [_trend(key, found, threshold) for key, found in ordered]
     return History(runs=tuple(run for run, _ in dated), trends=tuple(trends), threshold=threshold)
+
+
+def _identity_params(
+    dated: Iterable[tuple[Run, RunDocument]],
+) -> dict[tuple[str, str, str], set[str]]:
+    """Per platform, suite and scenario, the variant parameters that name a variant: those
+    whose values differ among the scenario's variants in at least one run. The others
+    (one value in every run: fio's size, iperf3's duration) are the scenario's settings,
+    a condition of each run rather than part of a variant's name, so that a run measuring
+    fewer variants names the rest as the others do."""
+    names: dict[tuple[str, str, str], set[str]] = {}
+    for run, document in dated:
+        for scenario, results in by_scenario(document.results).items():
+            found = names.setdefault((run.platform, run.suite, scenario), set())
+            found.update(varying_keys([r.variant for r in results]))
+    return names
 
 
 @dataclass

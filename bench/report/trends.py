@@ -160,7 +160,8 @@ def _group(index: int, platform: str, suite: str, trends: list[Trend], found: Hi
         span += f"; the charts draw the latest {len(drawn)}"
     by_chart: dict[tuple[str, str], list[Trend]] = {}
     for trend in trends:
-        by_chart.setdefault((trend.scenario, trend.metric), []).append(trend)
+        if sum(p.run.date >= first for p in trend.points) > 1:  # a single point is no trend
+            by_chart.setdefault((trend.scenario, trend.metric), []).append(trend)
     charts = tuple(
         _chart(mine, f"trend-{index}-{n}", first) for n, mine in enumerate(by_chart.values())
     )
