@@ -16,7 +16,7 @@ from factories import default_suite
 from test_report import _chromium, needs_browser
 
 from bench.analysis import stats
-from bench.analysis.history import REGRESSION_THRESHOLD, call, history, suite_of
+from bench.analysis.history import REGRESSION_THRESHOLD, Estimate, call, history, suite_of
 from bench.cli import main
 from bench.regressions import keep
 from bench.report import build_report
@@ -187,6 +187,14 @@ def test_suites_are_followed_apart() -> None:
     found = history([default, quick])
     assert set(found.groups()) == {("linux-native", "default"), ("linux-native", "quick")}
     assert all(not t.steps for t in found.trends)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 6, 7, 10, 30])
+def test_a_points_estimate_is_the_summarys_median_and_interval(n: int) -> None:
+    samples = week_run("linux-native", n).results[1].metrics[0].samples[:n]
+    summary, estimate = stats.summarize(samples), Estimate.of(samples)
+    assert (estimate.n, estimate.median) == (summary.n, summary.median)
+    assert (estimate.ci_low, estimate.ci_high) == (summary.ci_low, summary.ci_high)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ runs of one platform and suite, ordered by run date (``run.started_at``). Its va
 named by the parameters that vary among the scenario's variants in some run; the
 parameters that never do (fio's file size and duration, the iperf3 duration) are the
 scenario's settings, a condition like the engine version. Each point is the run's median with its
-distribution-free 95 % interval (:func:`bench.analysis.stats.summarize`).
+distribution-free 95 % interval (:class:`Estimate`).
 
 Between two consecutive points the ratio of medians ``after / before`` has a
 percentile-bootstrap interval (:func:`bench.analysis.stats.ratio_of_medians`). The call
@@ -28,14 +28,14 @@ and a call across it names the changes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bench.analysis import stats
 from bench.analysis.baseline import by_scenario, headline_of
-from bench.analysis.frame import variant_label, varying_keys
+from bench.analysis.frame import variant_label
 from bench.plan import Scalar
 from bench.results import RunDocument
 
@@ -72,13 +72,37 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """A median with its distribution-free interval (:func:`bench.analysis.stats.median_ci`;
+    ``None`` bounds below 6 samples at 95 %) and the sample count: what a trend shows of
+    a run, without the rest of a :class:`bench.analysis.stats.Summary` (a history of a
+    thousand runs makes tens of thousands)."""
+
+    n: int
+    median: float
+    ci_low: float | None
+    ci_high: float | None
+
+    @classmethod
+    def of(cls, samples: Sequence[float]) -> Estimate:
+        """The estimate of *samples* (at least one)."""
+        xs = sorted(samples)
+        n = len(xs)
+        ranks = stats.median_ci_ranks(n)
+        median = xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+        if ranks is None:
+            return cls(n, median, None, None)
+        return cls(n, median, xs[ranks[0] - 1], xs[ranks[1] - 1])
+
+
+@dataclass(frozen=True)
 class Point:
-    """One run's samples of a trend's metric, their summary, and the conditions that
-    hold for them (the run's and the scenario's shared parameters)."""
+    """One run's samples of a trend's metric, their median with its interval, and the
+    conditions that hold for them (the run's and the scenario's settings)."""
 
     run: Run
     values: tuple[float, ...]
-    summary: stats.Summary
+    summary: Estimate
     conditions: tuple[tuple[str, str], ...]
 
 
@@ -262,8 +286,8 @@ def history(
                 params = {k: v for k, v in result.variant.items() if k in names}
                 key = (run.platform, run.suite, scenario, variant_label(params), metric.name)
                 found = series.setdefault(key, _Series(params, metric.unit, metric.direction))
-                summary = stats.summarize(metric.samples)
-                found.points.append(Point(run, metric.samples, summary, conditions))
+                estimate = Estimate.of(metric.samples)
+                found.points.append(Point(run, metric.samples, estimate, conditions))
     # platforms and suites in the order of their first run; within one, first seen first
     first: dict[tuple[str, str], int] = {}
     for i, (run, _) in enumerate(dated):
@@ -285,7 +309,13 @@ def _identity_params(
     for run, document in dated:
         for scenario, results in by_scenario(document.results).items():
             found = names.setdefault((run.platform, run.suite, scenario), set())
-            found.update(varying_keys([r.variant for r in results]))
+            values: dict[str, set[str]] = {}
+            for result in results:
+                for key, value in result.variant.items():
+                    values.setdefault(key, set()).add(repr(value))
+            # a parameter some variants lack varies too
+            found.update(k for k, v in values.items() if len(v) > 1)
+            found.update(k for k in values if any(k not in r.variant for r in results))
     return names
 
 
