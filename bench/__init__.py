@@ -7,6 +7,7 @@ typed errors of :mod:`bench.errors` (each carrying the exit code the CLI maps it
 - :func:`run` measures scenarios on the engine(s) and stores one results file per engine;
   :func:`resume` completes a partial one;
 - :func:`report` builds the HTML comparison page; :func:`compare` compares two results;
+  :func:`history` follows runs over time and calls regressions between consecutive ones;
 - :func:`detect` classifies an engine, live or from a saved ``docker info`` capture;
 - :func:`validate` checks the harness against the reference tools run by hand;
 - :func:`export_pyperf`, :func:`export_csv` and :func:`import_pytest_benchmark` convert;
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from bench.analysis.history import History
     from bench.compare import ComparisonRow
     from bench.driver import Progress, RunFile
     from bench.environment.platform import Platform
@@ -41,6 +43,7 @@ __all__ = [
     "detect",
     "export_csv",
     "export_pyperf",
+    "history",
     "import_pytest_benchmark",
     "report",
     "resume",
@@ -124,6 +127,17 @@ def compare(*, a: Path, b: Path) -> list[ComparisonRow]:
     from bench.compare import compare as compare_results
 
     return compare_results(a=a, b=b)
+
+
+def history(*, inputs: Sequence[Path] = (_RESULTS,)) -> History:
+    """Each platform's headline metrics over time in the results *inputs* (files or
+    folders), with the regression and improvement calls between consecutive runs of a
+    platform and suite (:mod:`bench.analysis.history`). Problems with the inputs are
+    issued as :class:`UserWarning`; no usable results raise
+    :class:`~bench.errors.ResultsError`."""
+    from bench.regressions import load
+
+    return load(inputs)
 
 
 def detect(

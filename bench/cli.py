@@ -66,9 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=_cmd_report)
 
-    compare = sub.add_parser("compare", help="compare two results files or folders")
-    compare.add_argument("a", type=Path, metavar="A")
-    compare.add_argument("b", type=Path, metavar="B")
+    compare = sub.add_parser(
+        "compare", help="compare two results files or folders, or the runs in one over time"
+    )
+    compare.add_argument("a", type=Path, nargs="?", metavar="A")
+    compare.add_argument("b", type=Path, nargs="?", metavar="B")
+    compare.add_argument(
+        "--history",
+        type=Path,
+        metavar="DIR",
+        help="each platform's runs over time: regressions between consecutive runs",
+    )
+    compare.add_argument("--json", action="store_true", help="with --history: as JSON")
     compare.set_defaults(handler=_cmd_compare)
 
     detect = sub.add_parser("detect", help="classify the engine or a saved docker info/version")
@@ -275,12 +284,38 @@ def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int
 
     from bench.compare import render
 
+    if args.history is not None or args.json:
+        return _cmd_history(args, err)
+    if args.a is None or args.b is None:
+        raise BadInputError("compare needs two results files or folders, A and B, or --history DIR")
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rows = bench.compare(a=args.a, b=args.b)
     for warning in caught:
         _warn(err, str(warning.message))
     Console(width=None if sys.stdout.isatty() else 160).print(render(rows))
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace, err: Console) -> int:
+    import warnings
+
+    from bench.regressions import render, to_json
+
+    if args.history is None or args.a is not None:
+        raise BadInputError("--history DIR takes no A or B; --json goes with --history")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = bench.history(inputs=[args.history])
+    for warning in caught:
+        _warn(err, str(warning.message))
+    if args.json:
+        print(json.dumps(to_json(found), indent=1))
+        return 0
+    out = Console(width=None if sys.stdout.isatty() else 160)
+    for part in render(found):
+        out.print(part, highlight=False)
     return 0
 
 

@@ -120,8 +120,12 @@ def test_page_is_self_contained_and_small(suite_report: tuple[Path, Path]) -> No
     assert "<script src" not in ours
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", ours)
     # a heatmap per area; a box plot per metric of each scenario: startup 10, concurrency 2,
-    # the hostile run's scenario 1, fileio 14, network 6
-    assert page.count('class="plotly-graph-div"') == 3 + 10 + 2 + 1 + 14 + 6
+    # the hostile run's scenario 1, fileio 14, network 6; and, linux-native having two runs
+    # of the default suite (the suite's and the hostile one), its history: one trend chart,
+    # of the startup variants both runs measured
+    trends = _section(page, "trends", "summary").count('class="plotly-graph-div"')
+    assert trends == 1
+    assert page.count('class="plotly-graph-div"') == 3 + 10 + 2 + 1 + 14 + 6 + trends
 
 
 def test_same_results_give_the_same_page(suite_report: tuple[Path, Path]) -> None:
@@ -413,7 +417,8 @@ def test_charts_render_offline_in_chromium(suite_report: tuple[Path, Path], tmp_
     dom = run.stdout
     assert dom.count('class="plot-container plotly"') == figures
     assert dom.count('class="main-svg"') >= 2 * figures  # plotly draws two layers per figure
-    assert dom.count('class="hm"') >= 3 and dom.count('class="boxlayer') >= figures - 3
+    trends = _section(dom, "trends", "summary").count('class="plot-container plotly"')
+    assert dom.count('class="hm"') >= 3 and dom.count('class="boxlayer') >= figures - 3 - trends
     # the hostile run's markup stayed text
     assert "<title>crossdock report" in dom and "pwned</title>" not in dom
     assert "<img src=" not in dom

@@ -145,6 +145,9 @@ def test_permissions_are_least_privilege() -> None:
         assert isinstance(granted, dict), f"{path.name}:{name} does not set permissions"
         if name == "deploy":
             assert granted == {"pages": "write", "id-token": "write"}
+        elif name == "history":  # pushes the bench-history branch, and nothing else
+            assert granted == {"contents": "write"}
+            assert [action(s) for s in steps(job)] == ["actions/download-artifact", ""]
         else:
             assert granted == {"contents": "read"}, f"{path.name}:{name}: {granted}"
 
@@ -309,13 +312,23 @@ def download_step() -> dict[str, Any]:
     return step
 
 
-def report_command() -> list[str]:
-    """The report job's `crossdock report ...` arguments, after `crossdock`."""
+def report_line(start: str) -> list[str]:
+    """The words of the report job's command line that starts with *start*."""
     for step in steps(load(BENCH)["jobs"]["report"]):
         for line in str(step.get("run", "")).splitlines():
-            if line.startswith("crossdock report "):
-                return shlex.split(line)[1:]
-    raise AssertionError("the report job runs no `crossdock report`")
+            if line.strip().startswith(start):
+                return shlex.split(line)
+    raise AssertionError(f"the report job runs no `{start}`")
+
+
+def report_command() -> list[str]:
+    """The report job's `crossdock report ...` arguments, after `crossdock`."""
+    return report_line("crossdock report ")[1:]
+
+
+def keep_command() -> list[str]:
+    """The report job's command that adds the cells' results to the kept history."""
+    return report_line("python .ci/keep_history.py")
 
 
 def test_the_report_job_merges_every_cell_and_publishes_the_page() -> None:
@@ -327,9 +340,29 @@ def test_the_report_job_merges_every_cell_and_publishes_the_page() -> None:
     # one sub-folder per artifact: no merging, and no single `name` (which would not nest)
     assert "merge-multiple" not in download
     assert "name" not in download
-    assert report_command() == ["report", download["path"], "-o", "site/index.html"]
-    uploaded = {action(s): s["with"]["path"] for s in steps(report) if "upload" in action(s)}
-    assert uploaded == {"actions/upload-artifact": "site", "actions/upload-pages-artifact": "site"}
+    # the cells' results join the kept history, and the page shows that
+    assert keep_command() == [
+        "python", ".ci/keep_history.py", "--weeks", "52", "history", download["path"]
+    ]  # fmt: skip
+    assert report_command() == ["report", "history", "-o", "site/index.html"]
+    fetch = next(s for s in steps(report) if s.get("with", {}).get("ref") == "bench-history")
+    assert fetch["with"]["path"] == "history"
+    uploaded = [
+        (action(s), s["with"].get("name"), s["with"]["path"])
+        for s in steps(report)
+        if "upload" in action(s)
+    ]
+    assert uploaded == [
+        ("actions/upload-artifact", "crossdock-history", "history"),
+        ("actions/upload-artifact", "crossdock-report", "site"),
+        ("actions/upload-pages-artifact", None, "site"),
+    ]
+    assert not fnmatch.fnmatch("crossdock-history", download["pattern"])
+
+    history = jobs["history"]
+    assert history["needs"] == "report"
+    assert "github.ref == 'refs/heads/main'" in history["if"]
+    assert steps(history)[0]["with"] == {"name": "crossdock-history", "path": "history"}
 
     deploy = jobs["deploy"]
     assert deploy["needs"] == "report"
@@ -437,6 +470,13 @@ def test_the_report_job_reads_artifacts_as_download_artifact_lays_them_out(
         (result,) = (downloads / cell.artifact).rglob("*.json")
         assert result.parent.name == cell.expect
 
+    keep = subprocess.run(
+        [sys.executable, str(REPO / keep_command()[1]), *keep_command()[2:]],
+        capture_output=True, text=True, check=False, cwd=workspace,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert keep.returncode == 0, keep.stderr
+    assert "2 runs added" in keep.stdout
     report = _crossdock(*report_command(), cwd=workspace)
     assert report.returncode == 0, report.stderr
     page = workspace / "site" / "index.html"
@@ -444,3 +484,51 @@ def test_the_report_job_reads_artifacts_as_download_artifact_lays_them_out(
     text = page.read_text(encoding="utf-8")
     for cell, _ in made:
         assert str(cell.expect) in text
+
+
+def _commit_history(history: Path, remote: Path) -> subprocess.CompletedProcess[str]:
+    """The history job's commit step, run as GitHub runs a step (bash -eo pipefail), with
+    a local bare repository as the remote."""
+    (step,) = (s for s in steps(load(BENCH)["jobs"]["history"]) if "run" in s)
+    env = {
+        **os.environ,
+        "GH_TOKEN": "not-a-token",
+        "REMOTE": str(remote),
+        "RUN_URL": "https://github.com/o/r/actions/runs/1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        capture_output=True, text=True, check=False, cwd=history.parent, env=env,
+    )  # fmt: skip
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", *args], capture_output=True, text=True, check=True, cwd=cwd
+    ).stdout.strip()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_the_history_job_commits_the_kept_folder_onto_the_branch(tmp_path: Path) -> None:
+    """First run: the branch is created. Second: a commit on top holding exactly the new
+    folder (a pruned run is gone from it)."""
+    remote = tmp_path / "remote.git"
+    _git("init", "-q", "--bare", str(remote), cwd=tmp_path)
+    history = tmp_path / "history"
+    (history / "linux-native").mkdir(parents=True)
+    (history / "linux-native" / "old.json").write_text("{}", encoding="utf-8")
+    first = _commit_history(history, remote)
+    assert first.returncode == 0, first.stderr
+
+    shutil.rmtree(history)  # the next workflow run downloads a fresh artifact
+    (history / "colima").mkdir(parents=True)
+    (history / "colima" / "new.json").write_text("{}", encoding="utf-8")
+    second = _commit_history(history, remote)
+    assert second.returncode == 0, second.stderr
+
+    log = _git("log", "--format=%s", "bench-history", cwd=remote).splitlines()
+    assert len(log) == 2 and all("actions/runs/1" in line for line in log)
+    files = _git("ls-tree", "-r", "--name-only", "bench-history", cwd=remote).splitlines()
+    assert files == ["colima/new.json"]
+    assert "not-a-token" not in (history / ".git" / "config").read_text(encoding="utf-8")

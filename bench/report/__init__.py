@@ -6,7 +6,9 @@ template data (:mod:`bench.report.sections`, with the figures of
 :mod:`bench.report.figures`) and renders ``templates/report.html.j2`` with plotly.js
 inlined once, so the page works offline and can be published as a single file.
 
-The page, top to bottom: a summary (per area, each platform's container figures as a
+The page, top to bottom: when a platform has several runs of a suite, its history
+(regression calls between consecutive runs, trend charts: :mod:`bench.report.trends`);
+a summary (per area, each platform's container figures as a
 ratio to its own native baseline, as heatmaps and a table), warnings, one section per
 scenario (box plots of the raw samples with a table of medians and intervals under each),
 the results that were skipped or failed, and each run's environment.
@@ -28,7 +30,7 @@ from plotly.offline import get_plotlyjs
 
 from bench.analysis import cells, invariants, stats
 from bench.analysis.frame import LoadedFrame, load_frame
-from bench.report import sections
+from bench.report import sections, trends
 from bench.report.figures import run_styles
 from bench.version import __version__
 
@@ -106,6 +108,7 @@ def _render(page: sections.Page, warnings: Sequence[str], inputs: Sequence[Path]
         plotly_js=Markup(get_plotlyjs()) if has_results else None,  # noqa: S704 -- plotly's own code
         series=list(page.runs.values()),
         areas=sections.summary(page) if has_results else [],
+        trends=trends.section([d for _, d in page.loaded.documents]),
         sections=sections.scenario_sections(page) if has_results else [],
         outcomes=sections.outcomes(page),
         environments=sections.environments(page),
