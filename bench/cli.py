@@ -69,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="compare two results files or folders")
     compare.add_argument("a", type=Path, metavar="A")
     compare.add_argument("b", type=Path, metavar="B")
+    compare.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="write the rows as JSON to FILE (the table stays on stdout), "
+        "or to stdout instead of the table when FILE is - or left out",
+    )
     compare.set_defaults(handler=_cmd_compare)
 
     detect = sub.add_parser("detect", help="classify the engine or a saved docker info/version")
@@ -266,13 +274,19 @@ def _cmd_report(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
 def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
     import warnings
 
-    from bench.compare import render
+    from bench.compare import render, to_json, write_json
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rows = bench.compare(a=args.a, b=args.b)
     for warning in caught:
         _warn(err, str(warning.message))
+    if args.json is not None:
+        if args.json == "-":
+            print(json.dumps(to_json(rows, a=args.a, b=args.b), indent=1))
+            return 0
+        write_json(rows, a=args.a, b=args.b, output=Path(args.json))
+        err.print(f"rows written to {escape(args.json)}")
     Console(width=None if sys.stdout.isatty() else 160).print(render(rows))
     return 0
 
