@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import lognormal, make_document, result, startup_variant
+from factories import make_document, result, startup_variant
 from rich.console import Console
 
 from bench.analysis import inference, stats
@@ -192,20 +192,42 @@ def test_a_scenario_with_one_variant_is_labelled_default(tmp_path: Path) -> None
 METRICS, PLANTED, RUNS, RUN_SHIFT, SLOWER = 100, 10, 3, 0.05, 1.6
 
 
-def _simulated_runs(folder: Path, side: str, levels: np.ndarray, rng: np.random.Generator) -> None:
-    """RUNS results files of one process in *folder*: METRICS metrics (20 variants of
-    five), each run at the metric's level times a run shift, ten samples of 8 % noise."""
-    for run in range(RUNS):
-        shifted = levels * rng.lognormal(0.0, RUN_SHIFT, levels.size)
+def simulated_sides(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Samples of both sides, ``[run, metric, sample]``: RUNS runs of METRICS metrics,
+    each run at the metric's level (uniform in 0.01-1 s; B's first PLANTED times SLOWER)
+    times a run shift, ten samples of 8 % log-normal noise around that."""
+    levels = rng.uniform(0.01, 1.0, METRICS)
+    sides = []
+    for side in (levels, levels * np.where(np.arange(METRICS) < PLANTED, SLOWER, 1.0)):
+        shifted = side * rng.lognormal(0.0, RUN_SHIFT, (RUNS, METRICS))
+        sides.append(shifted[:, :, None] * rng.lognormal(0.0, 0.08, (RUNS, METRICS, 10)))
+    return sides[0], sides[1]
+
+
+def simulate(seeds: range) -> tuple[list[int], list[int]]:
+    """For each seed's :func:`simulated_sides`, tested as ``crossdock compare`` tests runs
+    (t on log run medians, Benjamini-Hochberg at 5 %): how many unshifted metrics were
+    called different, and how many planted ones were found."""
+    false_calls, found = [], []
+    for seed in seeds:
+        a, b = simulated_sides(np.random.default_rng(seed))
+        p = [inference.compare_runs(a[:, m], b[:, m]).p_value for m in range(METRICS)]
+        called = np.asarray(inference.adjust_p(p)) < stats.ALPHA
+        false_calls.append(int(called[PLANTED:].sum()))
+        found.append(int(called[:PLANTED].sum()))
+    return false_calls, found
+
+
+def _write_runs(folder: Path, side: str, samples: np.ndarray) -> None:
+    """One results file per run of *samples* (``[run, metric, sample]``): metric ``i`` is
+    ``m{i % 5}`` of variant ``case={i // 5}``."""
+    for run, metrics in enumerate(samples):
         results = [
             result(
                 "sim",
                 "startup",
                 {"case": case},
-                {
-                    f"m{m}": ("s", "lower", lognormal(rng, shifted[case * 5 + m], 10))
-                    for m in range(5)
-                },
+                {f"m{m}": ("s", "lower", tuple(metrics[case * 5 + m])) for m in range(5)},
             )
             for case in range(METRICS // 5)
         ]
@@ -216,12 +238,9 @@ def _simulated_runs(folder: Path, side: str, levels: np.ndarray, rng: np.random.
 def test_runs_of_one_process_are_rarely_called_different_and_a_planted_shift_is_found(
     tmp_path: Path,
 ) -> None:
-    rng = np.random.default_rng(16)
-    levels = rng.uniform(0.01, 1.0, METRICS)
-    planted = levels.copy()
-    planted[:PLANTED] *= SLOWER
-    _simulated_runs(tmp_path / "a", "a", levels, rng)
-    _simulated_runs(tmp_path / "b", "b", planted, rng)
+    a, b = simulated_sides(np.random.default_rng(16))
+    _write_runs(tmp_path / "a", "a", a)
+    _write_runs(tmp_path / "b", "b", b)
     out = tmp_path / "out" / "compare.json"
 
     code = main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json", str(out)])
@@ -261,6 +280,14 @@ def _pooled_p_values(a: Path, b: Path) -> dict[tuple[str, str], float]:
     return {key: stats.mann_whitney_p(sides[0][key], sides[1][key]) for key in sides[0]}
 
 
+def test_over_many_draws_few_unshifted_metrics_are_called_and_most_planted_are_found() -> None:
+    false_calls, found = simulate(range(40))
+
+    assert np.mean(false_calls) / (METRICS - PLANTED) <= 0.02
+    assert max(false_calls) <= 0.05 * METRICS
+    assert np.mean(found) / PLANTED >= 0.9
+
+
 def test_json_rows_go_to_stdout_and_say_what_one_run_per_side_cannot_cover(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -278,7 +305,8 @@ def test_json_rows_go_to_stdout_and_say_what_one_run_per_side_cannot_cover(
     assert slow["scenario"] == "startup" and slow["variant"] == row.variant
     assert (slow["median_a"], slow["median_b"]) == (row.median_a, row.median_b)
     assert (slow["samples_a"], slow["runs_a"]) == (30, 1)
-    assert slow["ratio_ci"] == list(row.ratio.ci)  # type: ignore[union-attr]
+    assert row.ratio is not None and row.ratio.ci is not None
+    assert slow["ratio_ci"] == list(row.ratio.ci)
     assert slow["b_against_a"] == format_slowdown(row.ratio, "lower")
     assert (slow["p"], slow["p_adjusted"]) == (row.p_value, row.p_adjusted)
     assert slow["significant"] is True and slow["test"] == MANN_WHITNEY
