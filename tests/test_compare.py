@@ -211,7 +211,10 @@ def simulate(seeds: range) -> tuple[list[int], list[int]]:
     false_calls, found = [], []
     for seed in seeds:
         a, b = simulated_sides(np.random.default_rng(seed))
-        p = [inference.compare_runs(a[:, m], b[:, m]).p_value for m in range(METRICS)]
+        p = [
+            inference.compare_runs(a[:, m].tolist(), b[:, m].tolist()).p_value
+            for m in range(METRICS)
+        ]
         called = np.asarray(inference.adjust_p(p)) < stats.ALPHA
         false_calls.append(int(called[PLANTED:].sum()))
         found.append(int(called[:PLANTED].sum()))
