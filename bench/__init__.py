@@ -122,8 +122,9 @@ def report(
 
 def compare(*, a: Path, b: Path) -> list[ComparisonRow]:
     """Per metric, the median of *b* against *a*'s (results files or folders): ratio with
-    its confidence interval and significance. Problems with the inputs are issued as
-    :class:`UserWarning`."""
+    its confidence interval, p-value, Benjamini-Hochberg adjusted p and whether it is
+    significant; runs are the units where a side holds several (see
+    :mod:`bench.compare`). Problems with the inputs are issued as :class:`UserWarning`."""
     from bench.compare import compare as compare_results
 
     return compare_results(a=a, b=b)

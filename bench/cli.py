@@ -19,7 +19,7 @@ from rich.markup import escape
 import bench
 from bench import scenarios, signals
 from bench.environment.platform import PLATFORM_IDS
-from bench.errors import BadInputError, CrossdockError
+from bench.errors import BadInputError, CrossdockError, ResultsWriteError
 from bench.version import __version__
 
 if TYPE_CHECKING:
@@ -77,7 +77,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="each platform's runs over time: regressions between consecutive runs",
     )
-    compare.add_argument("--json", action="store_true", help="with --history: as JSON")
+    compare.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="write the rows (or, with --history, the calls and trends) as JSON to FILE "
+        "(the table stays on stdout), or to stdout instead of the table when FILE is - "
+        "or left out",
+    )
     compare.set_defaults(handler=_cmd_compare)
 
     detect = sub.add_parser("detect", help="classify the engine or a saved docker info/version")
@@ -282,9 +290,9 @@ def _cmd_report(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
 def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
     import warnings
 
-    from bench.compare import render
+    from bench.compare import render, to_json, write_json
 
-    if args.history is not None or args.json:
+    if args.history is not None:
         return _cmd_history(args, err)
     if args.a is None or args.b is None:
         raise BadInputError("compare needs two results files or folders, A and B, or --history DIR")
@@ -294,6 +302,12 @@ def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int
         rows = bench.compare(a=args.a, b=args.b)
     for warning in caught:
         _warn(err, str(warning.message))
+    if args.json is not None:
+        if args.json == "-":
+            print(json.dumps(to_json(rows, a=args.a, b=args.b), indent=1))
+            return 0
+        write_json(rows, a=args.a, b=args.b, output=Path(args.json))
+        err.print(f"rows written to {escape(args.json)}")
     Console(width=None if sys.stdout.isatty() else 160).print(render(rows))
     return 0
 
@@ -304,19 +318,30 @@ def _cmd_history(args: argparse.Namespace, err: Console) -> int:
     from bench.regressions import render, to_json
 
     if args.history is None or args.a is not None:
-        raise BadInputError("--history DIR takes no A or B; --json goes with --history")
+        raise BadInputError("--history DIR takes no A or B")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         found = bench.history(inputs=[args.history])
     for warning in caught:
         _warn(err, str(warning.message))
-    if args.json:
+    if args.json == "-":
         print(json.dumps(to_json(found), indent=1))
         return 0
+    if args.json is not None:
+        _write_json(Path(args.json), to_json(found))
+        err.print(f"calls and trends written to {escape(args.json)}")
     out = Console(width=None if sys.stdout.isatty() else 160)
     for part in render(found):
         out.print(part, highlight=False)
     return 0
+
+
+def _write_json(path: Path, document: object) -> None:
+    """*document* as JSON at *path*; a failed write is a results-write error (exit 1)."""
+    try:
+        path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    except OSError as error:
+        raise ResultsWriteError(f"cannot write {path}: {error.strerror or error}") from error
 
 
 def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
