@@ -116,7 +116,12 @@ def _at(where: str, scenario: str, variant: str, finding: advice.Finding) -> adv
 
 def test_warnings_group_by_run_scenario_and_rule_naming_a_few_series() -> None:
     found = [
-        _at("mac", "startup", f"v{i}", advice.Finding("wide", f"\N{PLUS-MINUS SIGN}{8 + i}.0% at n = 10", 20 + i))
+        _at(
+            "mac",
+            "startup",
+            f"v{i}",
+            advice.Finding("wide", f"\N{PLUS-MINUS SIGN}{8 + i}.0% at n = 10", 20 + i),
+        )
         for i in range(5)
     ]
     found.insert(1, _at("mac", "startup", "v0", advice.Finding("ci", "n = 3", NEEDED)))
@@ -186,3 +191,21 @@ def test_the_terminal_and_the_report_warn_alike_on_a_short_run(tmp_path: Path) -
     assert terminal == page
     assert any(w.startswith("startup: too few samples for a 95 % interval") for w in page)
     assert not any("retries" in w for w in terminal)
+
+
+def test_imported_benchmarks_get_their_harnesss_advice_not_crossdocks(tmp_path: Path) -> None:
+    from bench.interop import import_pytest_benchmark
+
+    source = Path(__file__).parent / "fixtures" / "pytest-benchmark" / "json_with_data.json"
+    path = import_pytest_benchmark(source=source, out=tmp_path / "results")
+
+    terminal = console.warnings(read(path))
+    info = build_report(inputs=[path], output=tmp_path / "page.html")
+
+    # 7 rounds of test_sorted with a CV of 43 %: a wide median and noise, in both places
+    assert any("interval wider than" in w for w in terminal)
+    assert any("noisy" in w for w in terminal)
+    for warning in [*terminal, *info.warnings]:
+        assert "--repeat" not in warning and "--target-ci" not in warning
+    wide = next(w for w in terminal if "interval wider than" in w)
+    assert "rounds would narrow it" in wide and "pytest --benchmark-min-rounds=" in wide

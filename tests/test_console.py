@@ -171,7 +171,11 @@ def test_a_difference_from_native_too_unclear_to_tell_says_how_many_samples() ->
                 network_variant(path),
                 {"bitrate": ("bit/s", "higher", lognormal(rng, 1e10 * scale, 10, sigma=0.08))},
             )
-            for path, scale in {"native-loopback": 1.0, "bridge": 0.99, "published-port": 0.5}.items()
+            for path, scale in {
+                "native-loopback": 1.0,
+                "bridge": 0.99,
+                "published-port": 0.5,
+            }.items()
         ],
     )
 

@@ -14,8 +14,8 @@ import pytest
 from scipy import optimize, stats
 
 from bench import driver, results
-from bench.driver import sampling
 from bench.analysis.stats import median_ci
+from bench.driver import sampling
 from bench.environment import engine
 
 
@@ -42,7 +42,9 @@ def test_a_converged_median_stops_only_at_a_look() -> None:
     assert rule.stop_reason(tight, taken=12, elapsed=0, first=10) is None  # 12: no look
     reason = rule.stop_reason(tight[:10], taken=10, elapsed=0, first=10)
     assert reason == "target 50.0% reached at n=10 (by the 99% interval)"
-    assert rule.stop_reason(tight, taken=100, elapsed=0, first=10) == "maximum of 100 samples reached"
+    assert (
+        rule.stop_reason(tight, taken=100, elapsed=0, first=10) == "maximum of 100 samples reached"
+    )
     late = rule.stop_reason(tight, taken=12, elapsed=601, first=10)
     assert late == "maximum of 600 s for the scenario reached"
 

@@ -74,10 +74,8 @@ WARNINGS: Mapping[RuleName, Rule] = {
     "native": Rule(
         "no difference from the native baseline shown, and the ratio's 95 % interval is "
         f"wider than {_PM}",
-        f"about {{n}} samples per side would narrow it to {_PM} "
-        "(--repeat {n})",
-        f"about {{n}} rounds per side would narrow it to {_PM} "
-        f"({_PYTEST})",
+        f"about {{n}} samples per side would narrow it to {_PM} (--repeat {{n}})",
+        f"about {{n}} rounds per side would narrow it to {_PM} ({_PYTEST})",
     ),
 }
 
@@ -176,7 +174,9 @@ def findings(
         ratio_half = ratio_half_width(versus)
         if ratio_half is not None and ratio_half > WANTED and versus.ci[0] <= 1 <= versus.ci[1]:
             shown = stats.format_slowdown(versus, direction)
-            yield Finding("native", f"{shown} at n = {summary.n}", samples_for(summary.n, ratio_half))
+            yield Finding(
+                "native", f"{shown} at n = {summary.n}", samples_for(summary.n, ratio_half)
+            )
 
 
 def group_warnings(found: Iterable[Located]) -> Iterator[str]:

@@ -60,9 +60,7 @@ class Adaptive:
         scenario began, *first* the sample count of the first look (the scenario's
         repetitions: the looks are *first*, then every :attr:`growth` times more)."""
         n = len(samples)
-        if is_look(n, first, self.growth) and converged(
-            samples, self.target, self.stop_confidence
-        ):
+        if is_look(n, first, self.growth) and converged(samples, self.target, self.stop_confidence):
             return (
                 f"target {self.target:.1%} reached at n={n} "
                 f"(by the {self.stop_confidence:.0%} interval)"
