@@ -157,3 +157,22 @@ def test_target_ci_samples_until_tight_or_capped_and_says_why(
     for r in results.read(run_file.path).results:
         # the first look with a 99 % interval: n = 8 (none at 6 or 7)
         assert r.extra["sampling"]["stopped"].startswith("target 900.0% reached at n=8")
+
+
+@pytest.mark.engine
+def test_the_time_limit_counts_the_whole_scenario_not_only_the_adaptive_rounds(
+    tmp_path: Path, live_engine: engine.Engine, no_leftovers: None
+) -> None:
+    """30 spawns of the native baseline take well over a millisecond: counted from the
+    scenario's start, a 1 ms limit is spent before the first adaptive round."""
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'kind = "startup"\nrepetitions = 30\nwarmups = 0\n[params]\nruntime = "native"\n'
+        "cli = false\n",
+        encoding="utf-8",
+    )
+    adaptive = sampling.Adaptive(target=1e-6, max_repetitions=1000, max_seconds=0.001)
+    (run_file,) = driver.run(scenarios=[str(path)], out=tmp_path / "r", adaptive=adaptive)
+    (r,) = results.read(run_file.path).results
+    assert r.extra["sampling"]["stopped"] == "maximum of 0.001 s for the scenario reached"
+    assert [len(m.samples) for m in r.metrics] == [30]
