@@ -74,7 +74,8 @@ def run(
 
     With *target_ci* (a fraction: 0.05 for 5 %), each variant is sampled until its
     median's 99 % interval is that narrow (:class:`bench.driver.sampling.Adaptive`), up
-    to *max_repeat* samples and *max_time* seconds per scenario. See :func:`bench.driver.run` for the errors raised.
+    to *max_repeat* samples and *max_time* seconds per scenario. See
+    :func:`bench.driver.run` for the errors raised.
     """
     from bench import driver
     from bench.errors import BadInputError
