@@ -42,6 +42,11 @@ SPAWN = (
     "subprocess.Popen with stdout and stderr piped, timed from just before the spawn to "
     "just after the exit (pipes drained); the same path times docker run --rm"
 )
+#: what a native baseline without busybox on the host says about its command
+NOT_BUSYBOX = (
+    "busybox is not installed on the host (Debian/Ubuntu: apt-get install busybox-static): "
+    "the host's own `true` ran, not the busybox applet the containers run"
+)
 _NS = 1e-9
 
 
@@ -122,11 +127,8 @@ class StartupWorkload:
         self._batched.clear()
 
     def skip_reason(self, ctx: RunContext, variant: Variant) -> str | None:
-        if variant["runtime"] == "native" and shutil.which(NATIVE_TOOL) is None:
-            return (
-                f"no `{NATIVE_TOOL}` executable on the host PATH (Debian/Ubuntu: apt-get "
-                "install busybox-static; macOS: brew install busybox)"
-            )
+        if variant["runtime"] == "native" and not any(map(shutil.which, (NATIVE_TOOL, *COMMAND))):
+            return f"neither `{NATIVE_TOOL}` nor `{COMMAND[0]}` is on the host PATH"
         cold = self._cold.get(variant)
         return f"cold start not possible here: {cold}" if isinstance(cold, str) else None
 
@@ -175,6 +177,13 @@ class StartupWorkload:
                 state["cache_dropped_from"] = ctx.image(method.image).tag
         if variant["runtime"] == "native":
             argv = native_argv()
+            if len(argv) == len(COMMAND):  # no busybox on this host
+                state["command_note"] = NOT_BUSYBOX
+                return {"name": COMMAND[0], "version": argv[0]}, {
+                    "command": argv,
+                    "spawn": SPAWN,
+                    **state,
+                }
             return {"name": NATIVE_TOOL, "version": busybox_version(argv[0])}, {
                 "command": argv,
                 "spawn": SPAWN,
@@ -339,7 +348,10 @@ def _but_concurrency(variant: Variant) -> tuple[tuple[str, Scalar], ...]:
 
 
 def native_argv() -> list[str]:
-    """The native baseline's command line: busybox's ``true`` applet on the host."""
+    """The native baseline's command line: busybox's ``true`` applet on the host, or the
+    host's own ``true`` where busybox is not installed (:data:`NOT_BUSYBOX`)."""
+    if shutil.which(NATIVE_TOOL) is None:
+        return [processes.which(COMMAND[0])]
     return [processes.which(NATIVE_TOOL), *COMMAND]
 
 
