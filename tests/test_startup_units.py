@@ -82,7 +82,9 @@ def test_without_busybox_the_native_baseline_runs_the_hosts_true_and_says_so(
     native = Variant(tuple((defaults | {"runtime": "native"}).items()))
     ctx = RunContext("t", None, {}, tmp_path)
     tool, extra = workload.describe(ctx, native)
-    assert Path(extra["command"][0]).name == "busybox" and "command_note" not in extra
+    command = extra["command"]
+    assert isinstance(command, list) and Path(command[0]).name == "busybox"
+    assert "command_note" not in extra
     assert tool is not None and tool["version"].startswith("BusyBox v")
 
     which = shutil.which
