@@ -76,8 +76,9 @@ def run(
     on each engine of *contexts* (else the current one); one results file per engine.
 
     With *target_ci* (a fraction: 0.05 for 5 %), each variant is sampled until its
-    median's 95 % interval is that narrow, up to *max_repeat* samples and *max_time*
-    seconds per scenario. See :func:`bench.driver.run` for the errors raised.
+    median's 99 % interval is that narrow (:class:`bench.driver.sampling.Adaptive`), up
+    to *max_repeat* samples and *max_time* seconds per scenario. See
+    :func:`bench.driver.run` for the errors raised.
     """
     from bench import driver
     from bench.errors import BadInputError

@@ -173,7 +173,8 @@ def _add_run(sub: Any) -> None:
         "--target-ci",
         type=_percent,
         metavar="PERCENT",
-        help="sample each variant until its median's 95%% interval is this narrow",
+        help="sample each variant until its median is known to within PERCENT (judged on "
+        "its 99%% interval, so the stored 95%% one keeps its coverage)",
     )
     run.add_argument(
         "--max-repeat",

@@ -239,7 +239,13 @@ def warnings(document: RunDocument, analysed: Sequence[cells.Cell] | None = None
     a run's label), the invariants the results break, and CPU frequency scaling.
     *analysed*: ``cells.analyse([document])`` when the caller has it already."""
     analysed = cells.analyse([document]) if analysed is None else analysed
-    found = list(cells.cell_warnings(analysed, labels=short_labels([document])))
+    found = list(
+        cells.cell_warnings(
+            analysed,
+            labels=short_labels([document]),
+            imported=cells.imported_runs([document]),
+        )
+    )
     found.extend(invariants.check(document))
     governor = document.host.get("cpu_governor")
     if governor not in (None, "performance"):

@@ -258,7 +258,7 @@ def test_a_cold_tree_drops_the_cache_between_unpacking_and_walking(
             )
             assert phases["tree_total"][i] == pytest.approx(parts)
         if state == "warm":
-            assert r.extra["cache"] == cache.FILEIO_WARM["tree"]
+            assert r.extra["cache"] == cache.FILEIO_WARM["tree"] + cache.FILEIO_REWARMED
         else:
             assert r.extra["cache"] == cache.tree_cold(cache.Method(r.extra["cache_method"]))
 
@@ -271,3 +271,73 @@ def test_cold_applies_to_the_tree_workload_only() -> None:
     assert workload.check_variant(base | {"workload": "tree"}) is None
     problem = workload.check_variant(base | {"workload": "seq-read"})
     assert problem is not None and "already start cold" in problem
+
+
+REWARM_TREE = """
+kind = "fileio"
+name = "fileio-rewarm-test"
+repetitions = 3
+warmups = 0
+timeout = 120
+[params]
+workload = "tree"
+files = 50
+[matrix]
+target = ["native", "bind"]
+cache = ["warm", "cold"]
+"""
+
+
+@pytest.mark.engine
+def test_a_warm_tree_beside_a_cold_one_is_re_warmed_after_every_drop(
+    tmp_path: Path,
+    live_engine: engine.Engine,
+    no_leftovers: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real workload on a real engine, its steps logged in order: after any drop, a
+    warm variant's next recorded sample follows one unrecorded run of its own."""
+    from bench.workloads import fileio
+
+    log: list[tuple[str, str, str]] = []  # (what, target, cache)
+    real_drop, real_run = cache.drop, fileio.FileioWorkload._run
+
+    def drop(ctx: Any, method: cache.Method, timeout: float = 120.0) -> None:
+        log.append(("drop", "", ""))
+        real_drop(ctx, method, timeout)
+
+    def run(self: Any, ctx: Any, scenario: Any, variant: Any) -> dict[str, float]:
+        log.append(("run", str(variant["target"]), str(variant["cache"])))
+        return real_run(self, ctx, scenario, variant)
+
+    monkeypatch.setattr(cache, "drop", drop)
+    monkeypatch.setattr(fileio.FileioWorkload, "_run", run)
+    scenario = tmp_path / "tree.toml"
+    scenario.write_text(REWARM_TREE, encoding="utf-8")
+    (run_file,) = driver.run(scenarios=[str(scenario)], out=tmp_path / "out", argv=["test"])
+    stored = results.read(run_file.path).results
+    ok = {(r.variant["target"], r.variant["cache"]) for r in stored if r.status == "ok"}
+    assert {("native", "warm"), ("bind", "warm"), ("bind", "cold")} <= ok
+    for r in stored:
+        if r.status == "ok":
+            assert all(len(m.samples) == 3 for m in r.metrics)  # re-warming records nothing
+    drops = [i for i, step in enumerate(log) if step[0] == "drop"]
+    assert len(drops) >= 4  # the trial drop, then one per cold sample
+    for target in ("native", "bind"):
+        warm = [i for i, step in enumerate(log) if step[1:] == (target, "warm")]
+        # every round: a drop came before, so two runs (re-warm, sample) back to back
+        assert len(warm) == 6
+        for first, second in zip(warm[::2], warm[1::2], strict=True):
+            assert second == first + 1
+            assert any(d < first for d in drops)
+        # the first round was cooled by the trial drop, later ones by a cold sample
+        assert drops[0] < warm[0]
+        assert any(warm[1] < d < warm[2] for d in drops)
+
+
+def test_o_direct_says_what_it_cannot_exclude_behind_a_vm() -> None:
+    native = cache.fileio_state("seq-read", True)
+    behind_vm = cache.fileio_state("seq-read", True, in_vm=True)
+    assert "bypassed" in native and "host's own cache" not in native
+    assert behind_vm.startswith(native) and "host's own cache can still serve" in behind_vm
+    assert cache.fileio_state("seq-read", False, in_vm=True) == cache.FILEIO_BUFFERED

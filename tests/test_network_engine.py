@@ -143,6 +143,13 @@ def test_every_path_measures_throughput_and_records_what_it_used(
             assert r.extra["userland_proxy"]["how"]
             assert r.extra["image"]["name"] == "tools"
     assert by_path["bridge", "reverse"].variant["streams"] == 2
+    # a reverse result describes the reverse path: the server's end sends
+    for path in ("bridge", "native-loopback"):
+        forward, reverse = by_path[path, "forward"].extra, by_path[path, "reverse"].extra
+        assert forward["path"] == PATHS[path].description
+        assert reverse["path"] == PATHS[path].reverse and "sending" in reverse["path"]
+    forward = by_path["published-port", "forward"].extra
+    assert (forward["data_from"], forward["data_to"]) == ("host", "container")
     assert len(by_path["bridge", "reverse"].extra["iperf3_connections"]) == 2
     published = by_path["published-port", "forward"].extra["addresses"]
     assert published["client_connects_to"].startswith("127.0.0.1:")
@@ -245,3 +252,22 @@ def test_the_address_rule_allows_loopback_only_without_an_engine() -> None:
     for address in ("192.0.2.1", "0.0.0.0", "host.docker.internal"):
         with pytest.raises(SampleError, match="refusing"):
             check_address(None, address)
+
+
+@pytest.mark.parametrize("name", sorted(PATHS))
+def test_a_reverse_run_names_the_server_as_the_sender(name: str, tmp_path: Path) -> None:
+    from bench.plan import Variant
+    from bench.provision.context import RunContext
+
+    workload = NetworkWorkload()
+    defaults = {k: spec.default for k, spec in workload.params.items()}
+    ctx = RunContext("t", None, {}, tmp_path)  # no engine: the description alone
+    described = {}
+    for direction in ("forward", "reverse"):
+        variant = Variant(tuple((defaults | {"path": name, "direction": direction}).items()))
+        described[direction] = workload.describe(ctx, variant)[1]
+    forward, reverse = described["forward"], described["reverse"]
+    assert forward["path"] == PATHS[name].description
+    assert reverse["path"] == PATHS[name].reverse != forward["path"]
+    assert (reverse["data_from"], reverse["data_to"]) == (forward["data_to"], forward["data_from"])
+    assert forward["data_from"] == PATHS[name].client.removeprefix("server-")

@@ -528,11 +528,9 @@ def test_comparisons_with_native_that_need_more_samples_say_how_many(tmp_path: P
 
     info = build_report(inputs=[tmp_path], output=tmp_path / "page.html")
 
-    native = next(w for w in info.warnings if "too few samples to tell" in w)
-    needed = int(re.findall(r"--repeat (\d+) or more", native)[0])
-    assert 10 < needed <= 100 and "network=bridge" in native
-    indistinct = next(w for w in info.warnings if "smaller than the run-to-run spread" in w)
-    assert "mount=bind" in indistinct and "treat these as equal" in indistinct
+    native = next(w for w in info.warnings if "no difference from the native baseline" in w)
+    needed = int(re.findall(r"about (\d+) samples per side", native)[0])
+    assert needed > 10 and "mount=bind" in native and f"(--repeat {needed})" in native
     assert not any("retries" in w for w in info.warnings)
     page = (tmp_path / "page.html").read_text(encoding="utf-8")
     retries = page[page.index("<h4>retries</h4>") :]

@@ -204,3 +204,39 @@ def test_several_engines_in_one_run_get_one_file_each(
     assert [d.run["context"] for d in docs] == ["default", name]
     assert docs[0].run["id"] != docs[1].run["id"]
     assert all(r.status == "ok" for d in docs for r in d.results)
+
+
+SWEEP = """
+kind = "startup"
+name = "startup-sweep"
+repetitions = 2
+warmups = 0
+timeout = 60
+[params]
+cli = false
+[matrix]
+concurrency = [1, 2]
+include = [{runtime = "native"}]
+"""
+
+
+def test_every_n_of_a_concurrency_sweep_is_timed_alike_and_native_runs_busybox_true(
+    tmp_path: Path, live_engine: engine.Engine, no_leftovers: None
+) -> None:
+    (run_file,) = driver.run(
+        scenarios=[str(scenario_file(tmp_path, SWEEP))], out=tmp_path / "results", argv=["t"]
+    )
+    found = {
+        (r.variant["runtime"], r.variant["concurrency"]): r
+        for r in results.read(run_file.path).results
+    }
+    one, two, native = found["container", 1], found["container", 2], found["native", 1]
+    for r in (one, two):
+        assert r.status == "ok", r.reason
+        assert {m.name for m in r.metrics} == {"throughput", "batch"}
+        assert r.extra["timing"] == two.extra["timing"]
+    assert "batch of one" in one.extra["absent"]["phases"]
+    assert native.status == "ok", native.reason
+    assert Path(native.extra["command"][0]).name == "busybox"
+    assert native.extra["command"][1:] == ["true"] and "Popen" in native.extra["spawn"]
+    assert native.tool and native.tool["version"].startswith("BusyBox v")

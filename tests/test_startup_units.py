@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bench.metrics import METRICS, format_value
@@ -65,3 +67,28 @@ def test_variant_rules(changes: dict[str, object], problem: str | None) -> None:
 )
 def test_format_value(value: float, unit: str, text: str) -> None:
     assert format_value(value, unit) == text
+
+
+def test_without_busybox_the_native_baseline_runs_the_hosts_true_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import shutil
+
+    from bench.plan import Variant
+    from bench.provision.context import RunContext
+
+    workload = startup.StartupWorkload()
+    defaults = {k: s.default for k, s in workload.params.items()}
+    native = Variant(tuple((defaults | {"runtime": "native"}).items()))
+    ctx = RunContext("t", None, {}, tmp_path)
+    tool, extra = workload.describe(ctx, native)
+    command = extra["command"]
+    assert isinstance(command, list) and Path(command[0]).name == "busybox"
+    assert "command_note" not in extra
+    assert tool is not None and tool["version"].startswith("BusyBox v")
+
+    which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "busybox" else which(name))
+    tool, extra = workload.describe(ctx, native)
+    assert extra["command"] == [which("true")] and extra["command_note"] == startup.NOT_BUSYBOX
+    assert workload.skip_reason(ctx, native) is None

@@ -13,7 +13,7 @@ with a baseline: ``crossdock compare`` uses it for B against A.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -175,6 +175,7 @@ def cell_warnings(
     *,
     labels: Mapping[str, Mapping[str, str]],
     runs: Mapping[str, str] | None = None,
+    imported: Collection[str] = (),
 ) -> Iterator[str]:
     """The :mod:`bench.analysis.advice` warnings of *cells*, one per run, scenario and rule
     (:func:`bench.analysis.advice.group_warnings`); the comparison with native is checked
@@ -182,7 +183,9 @@ def cell_warnings(
 
     Variants are named by *labels* (scenario -> variant label -> its short label), runs
     by *runs* (run id -> label); without *runs* a warning starts at its scenario, as the
-    terminal words it (it shows one run).
+    terminal words it (it shows one run). Runs whose id is in *imported* were imported
+    from another harness (:func:`imported_runs`): their advice names its options, not
+    crossdock's.
     """
     needed_for_ci = stats.min_samples_for_ci()
     found = (
@@ -192,14 +195,21 @@ def cell_warnings(
             labels[cell.scenario][cell.variant],
             cell.metric,
             finding,
+            imported=cell.run_id in imported,
         )
         for cell in cells
         for finding in advice.findings(
             cell.summary,
             cell.unit,
-            cell.vs_native.sample_size if cell.vs_native else None,
+            cell.vs_native.ratio if cell.vs_native else None,
             headline=cell.headline,
             needed_for_ci=needed_for_ci,
+            direction=cell.direction,
         )
     )
     return advice.group_warnings(found)
+
+
+def imported_runs(documents: Iterable[RunDocument]) -> set[str]:
+    """The run ids of *documents* imported from another harness (``run.imported_from``)."""
+    return {str(d.run.get("id")) for d in documents if d.run.get("imported_from")}

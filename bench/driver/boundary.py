@@ -156,7 +156,10 @@ def _sample_adaptively(
         for state in states:
             if state.status == "ok" and not state.stopped:
                 state.stopped = adaptive.stop_reason(
-                    _headline_samples(state), taken=index, elapsed=time.monotonic() - started
+                    _headline_samples(state),
+                    taken=index,
+                    elapsed=time.monotonic() - started,
+                    first=scenario.repetitions,
                 )
         pending = [s for s in states if s.status == "ok" and not s.stopped]
         if not pending:

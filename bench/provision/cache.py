@@ -63,7 +63,14 @@ COLD_ENGINE = (
     "host's own cache of the VM disk and shared folders and the runtime's shim stay warm"
 )
 DEFINITIONS = {"host": COLD_HOST, "engine": COLD_ENGINE}
-FILEIO_DIRECT = "cold: O_DIRECT (fio direct=1), the page cache is bypassed"
+FILEIO_DIRECT = (
+    "cold: O_DIRECT (fio direct=1), the page cache of the kernel running fio is bypassed"
+)
+#: What O_DIRECT cannot exclude where the engine's kernel is not the host's own.
+FILEIO_DIRECT_VM = (
+    "; the engine runs in a VM, so a bind mount or volume is backed by the host's files "
+    "(a shared folder, the VM's disk image) whose pages the host's own cache can still serve"
+)
 FILEIO_BUFFERED = (
     "cold at the start of each job: fio drops the file's cached pages first (invalidate=1) "
     "in the kernel running fio; a VM host's own cache of a shared folder is not dropped; "
@@ -73,6 +80,9 @@ FILEIO_WARM = {
     "metadata": "warm: files are created, stat'ed and deleted within one fio job",
     "tree": "warm: the tree is walked and read right after it is unpacked",
 }
+#: How a warm file I/O variant stays warm beside cold ones.
+FILEIO_REWARMED = "; after any page-cache drop in the run, one unrecorded run re-warms first"
+
 _DROP_SCRIPT = "sync && echo 3 > /proc/sys/vm/drop_caches"
 
 
@@ -89,12 +99,15 @@ class Method:
         return DEFINITIONS[self.name]
 
 
-def fileio_state(workload: str, direct: bool | None) -> str:
+def fileio_state(workload: str, direct: bool | None, *, in_vm: bool = False) -> str:
     """What a file I/O result's cache state was (*direct* None where fio's data jobs
-    do not run)."""
+    do not run; *in_vm* when the place is reached through a kernel that is not the
+    host's, where O_DIRECT bypasses that kernel's cache but not the host's)."""
     if workload in FILEIO_WARM:
-        return FILEIO_WARM[workload]
-    return FILEIO_DIRECT if direct else FILEIO_BUFFERED
+        return FILEIO_WARM[workload] + FILEIO_REWARMED
+    if not direct:
+        return FILEIO_BUFFERED
+    return FILEIO_DIRECT + (FILEIO_DIRECT_VM if in_vm else "")
 
 
 def tree_cold(method: Method) -> str:

@@ -85,6 +85,7 @@ def _warnings(page: sections.Page) -> list[str]:
             page.cells,
             labels={s.name: s.short for s in page.scenarios},
             runs={run_id: style.label for run_id, style in page.runs.items()},
+            imported=cells.imported_runs(d for _, d in page.loaded.documents),
         )
     )
     for path, document in page.loaded.documents:

@@ -5,8 +5,13 @@ Per repetition, through the low-level API only (no helper that pulls or streams 
 interval of :func:`time.perf_counter_ns`; the engine's own event timestamps give the
 engine-side intervals; the whole ``docker run --rm`` CLI process is a separate metric,
 the figure users feel. ``concurrency > 1`` starts N containers at once and reports
-containers per second. ``runtime = "native"`` spawns the same command on the host: the
-baseline every container figure can be divided by. ``cache = "cold"`` drops the page
+containers per second; where a scenario also starts the same variant at N > 1 (a sweep),
+N = 1 is timed the same way (one container through the same thread pool), so every N of
+the sweep is timed alike.
+``runtime = "native"`` spawns the same busybox ``true`` the containers run on the host,
+through the same host-process path (:func:`bench.provision.processes.run`: a pipe for each
+output, timed from spawn to exit) that times ``docker run --rm``: the baseline every
+container figure can be divided by. ``cache = "cold"`` drops the page
 cache before each sample (:mod:`bench.provision.cache` says how, and what stays warm, per platform).
 """
 
@@ -27,7 +32,21 @@ from bench.provision.processes import output_tail
 
 #: the container port published by ``publish = true`` (bound to 127.0.0.1 only)
 PUBLISHED_PORT = 8080
+#: what every container runs: busybox's ``true`` applet (``/bin/true`` in both images is a
+#: link to busybox)
 COMMAND = ["true"]
+#: the native baseline runs that applet of the host's busybox (busybox-static)
+NATIVE_TOOL = "busybox"
+#: how the native baseline and ``docker run --rm`` are spawned and timed
+SPAWN = (
+    "subprocess.Popen with stdout and stderr piped, timed from just before the spawn to "
+    "just after the exit (pipes drained); the same path times docker run --rm"
+)
+#: what a native baseline without busybox on the host says about its command
+NOT_BUSYBOX = (
+    "busybox is not installed on the host (Debian/Ubuntu: apt-get install busybox-static): "
+    "the host's own `true` ran, not the busybox applet the containers run"
+)
 _NS = 1e-9
 
 
@@ -83,10 +102,17 @@ class StartupWorkload:
         #: cache drops so far, and how many each warm variant has been re-warmed after
         self._drops = 0
         self._seen: dict[Variant, int] = {}
+        #: container variants timed as a batch: N > 1, or any N of a concurrency sweep
+        self._batched: set[Variant] = set()
 
     def prepare(self, ctx: RunContext, scenario: Scenario, variants: Sequence[Variant]) -> None:
         for image in sorted({str(v["image"]) for v in variants if self.needs_engine(v)}):
             ctx.image(image)
+        # a sweep: the same container variant at several N; its N = 1 is timed as N > 1 are
+        swept = {_but_concurrency(v) for v in variants if int(v["concurrency"]) > 1}
+        self._batched = {
+            v for v in variants if self.needs_engine(v) and _but_concurrency(v) in swept
+        }
         tried: dict[cache.Method, str | None] = {}
         for variant in variants:
             if variant["cache"] == "cold":
@@ -98,10 +124,11 @@ class StartupWorkload:
         """Nothing to release: every sample removes its own containers."""
         self._cold.clear()
         self._seen.clear()
+        self._batched.clear()
 
     def skip_reason(self, ctx: RunContext, variant: Variant) -> str | None:
-        if variant["runtime"] == "native" and shutil.which(COMMAND[0]) is None:
-            return f"no `{COMMAND[0]}` executable on the host PATH"
+        if variant["runtime"] == "native" and not any(map(shutil.which, (NATIVE_TOOL, *COMMAND))):
+            return f"neither `{NATIVE_TOOL}` nor `{COMMAND[0]}` is on the host PATH"
         cold = self._cold.get(variant)
         return f"cold start not possible here: {cold}" if isinstance(cold, str) else None
 
@@ -118,10 +145,9 @@ class StartupWorkload:
 
     def _measure(self, ctx: RunContext, scenario: Scenario, variant: Variant) -> dict[str, float]:
         if variant["runtime"] == "native":
-            return {"end_to_end": _time_process([processes.which(COMMAND[0])], scenario.timeout)}
-        concurrency = int(variant["concurrency"])
-        if concurrency > 1:
-            return self._batch(ctx, scenario, variant, concurrency)
+            return {"end_to_end": _time_process(native_argv(), scenario.timeout)}
+        if variant in self._batched:
+            return self._batch(ctx, scenario, variant, int(variant["concurrency"]))
         values = self._phases(ctx, scenario, variant)
         values["throughput"] = 1.0 / values["end_to_end"]
         cli = ctx.require_engine().cli()
@@ -150,8 +176,17 @@ class StartupWorkload:
             if method.image is not None:
                 state["cache_dropped_from"] = ctx.image(method.image).tag
         if variant["runtime"] == "native":
-            return {"name": COMMAND[0], "version": processes.which(COMMAND[0])}, {
-                "command": COMMAND,
+            argv = native_argv()
+            if len(argv) == len(COMMAND):  # no busybox on this host
+                state["command_note"] = NOT_BUSYBOX
+                return {"name": COMMAND[0], "version": argv[0]}, {
+                    "command": argv,
+                    "spawn": SPAWN,
+                    **state,
+                }
+            return {"name": NATIVE_TOOL, "version": busybox_version(argv[0])}, {
+                "command": argv,
+                "spawn": SPAWN,
                 **state,
             }
         engine = ctx.require_engine()
@@ -165,8 +200,16 @@ class StartupWorkload:
             **state,
         }
         absent: dict[str, str] = {}
-        if int(variant["concurrency"]) > 1:
-            absent["phases"] = "not measured per container when several start at once"
+        if variant in self._batched:
+            extra["timing"] = (
+                "N containers created, started, run to exit and removed by N threads released "
+                "at once; one host interval from the release to the last removal"
+            )
+            absent["phases"] = (
+                "not measured per container when several start at once"
+                if int(variant["concurrency"]) > 1
+                else "N = 1 of a concurrency sweep is timed as a batch of one, like every N"
+            )
         elif not variant["cli"]:
             absent["cli_run_rm"] = "disabled in the scenario (cli = false)"
         elif engine.cli() is None:
@@ -297,6 +340,29 @@ def engine_intervals(times: Mapping[str, int]) -> dict[str, float]:
         for name, (a, b) in pairs.items()
         if a in times and b in times and times[b] >= times[a]
     }
+
+
+def _but_concurrency(variant: Variant) -> tuple[tuple[str, Scalar], ...]:
+    """The variant's parameters other than ``concurrency``."""
+    return tuple((k, v) for k, v in variant.params if k != "concurrency")
+
+
+def native_argv() -> list[str]:
+    """The native baseline's command line: busybox's ``true`` applet on the host, or the
+    host's own ``true`` where busybox is not installed (:data:`NOT_BUSYBOX`)."""
+    if shutil.which(NATIVE_TOOL) is None:
+        return [processes.which(COMMAND[0])]
+    return [processes.which(NATIVE_TOOL), *COMMAND]
+
+
+def busybox_version(path: str) -> str:
+    """The first line busybox prints about itself (``BusyBox v1.35.0 ...``), else *path*."""
+    try:
+        done = processes.run([path, "--help"], timeout=10, session=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return path
+    first = (done.stdout or done.stderr).strip().splitlines()
+    return first[0] if first else path
 
 
 def _time_process(argv: list[str], timeout: float) -> float:

@@ -98,11 +98,14 @@ ClientSide = Literal["host", "container", "server-container"]
 @dataclass(frozen=True)
 class PathSpec:
     """Where one path's server and client run (``server-container``: inside the server's
-    container, by ``docker exec``)."""
+    container, by ``docker exec``); ``description`` says which way data flows forward
+    (the client sends), ``reverse`` which way with ``iperf3 -R`` (the server sends over
+    the connection the client opened)."""
 
     server: Literal["host", "container"]
     client: ClientSide
     description: str
+    reverse: str
 
     @property
     def on_host(self) -> bool:
@@ -116,18 +119,38 @@ class PathSpec:
 
 
 PATHS: dict[str, PathSpec] = {
-    "native-loopback": PathSpec("host", "host", "host -> host over 127.0.0.1 (the baseline)"),
+    "native-loopback": PathSpec(
+        "host",
+        "host",
+        "host -> host over 127.0.0.1 (the baseline)",
+        "host -> host over 127.0.0.1, the server sending (the baseline)",
+    ),
     "container-loopback": PathSpec(
-        "container", "server-container", "inside one container (network none) over 127.0.0.1"
+        "container",
+        "server-container",
+        "inside one container (network none) over 127.0.0.1",
+        "inside one container (network none) over 127.0.0.1, the server sending",
     ),
     "bridge": PathSpec(
-        "container", "container", "container -> container on a user bridge made for the run"
+        "container",
+        "container",
+        "container -> container on a user bridge made for the run",
+        "container -> container on a user bridge made for the run, the server's container "
+        "sending to the client's",
     ),
     "published-port": PathSpec(
-        "container", "host", "host -> container through a port published on 127.0.0.1"
+        "container",
+        "host",
+        "host -> container through a port published on 127.0.0.1",
+        "container -> host: the container behind a port published on 127.0.0.1 sends to the "
+        "host over the connection the host opened",
     ),
     "to-host": PathSpec(
-        "host", "container", f"container -> host through {HOST_ALIAS} (host-gateway)"
+        "host",
+        "container",
+        f"container -> host through {HOST_ALIAS} (host-gateway)",
+        f"host -> container: the host sends to the container over the connection the "
+        f"container opened through {HOST_ALIAS} (host-gateway)",
     ),
 }
 
@@ -282,12 +305,17 @@ class NetworkWorkload:
         program = PROGRAMS[str(variant["measure"])]
         facts = dict(self._facts.get(variant, {}))
         absent = facts.pop("absent", {})
+        reverse = variant["measure"] == "throughput" and variant["direction"] == "reverse"
+        sides = {"server": path.server, "client": path.client.removeprefix("server-")}
         extra: dict[str, object] = {
-            "path": path.description,
+            "path": path.reverse if reverse else path.description,
             "server_side": path.server,
             "client_side": path.client,
             **facts,
         }
+        if variant["measure"] == "throughput":
+            extra["data_from"] = sides["server" if reverse else "client"]
+            extra["data_to"] = sides["client" if reverse else "server"]
         if "addresses" in extra:
             extra["addresses_note"] = "of the last repetition; ports are new every repetition"
         if variant["measure"] == "latency":
