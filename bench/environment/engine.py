@@ -169,7 +169,12 @@ class Engine:
             "containers": self.client.containers.list(all=True, filters=filters, sparse=True),
             "networks": self.client.networks.list(filters=filters),
             "volumes": self.client.volumes.list(filters=filters),
-            "images": self.client.images.list(filters=filters),
+            # the image listing as the engine gives it: docker-py's images.list inspects
+            # each image, and one removed meanwhile (by another run) raised ImageNotFound
+            "images": [
+                self.client.images.prepare_model(attrs)
+                for attrs in self.client.api.images(filters=filters)
+            ],
         }
         found = []
         for kind, listing in listings.items():
