@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,12 +110,21 @@ def resume(*, path: Path, argv: Sequence[str] = (), progress: Progress | None = 
 
 
 def report(
-    *, inputs: Sequence[Path] = (_RESULTS,), output: Path = Path("reports/index.html")
+    *,
+    inputs: Sequence[Path] = (_RESULTS,),
+    output: Path = Path("reports/index.html"),
+    latest: int | None = 1,
+    since: date | None = None,
 ) -> ReportInfo:
-    """Build the HTML report of the results in *inputs* (files or folders) at *output*."""
+    """Build the HTML report of the results in *inputs* (files or folders) at *output*,
+    each platform summarised from its *latest* runs (``None``: all) started on or after
+    *since* (``None``: any date); every run is listed with its own headline figures."""
     from bench.report import build_report
+    from bench.report.selection import Selection
 
-    return build_report(inputs=inputs, output=output)
+    return build_report(
+        inputs=inputs, output=output, selection=Selection(latest=latest, since=since)
+    )
 
 
 def compare(*, a: Path, b: Path) -> list[ComparisonRow]:

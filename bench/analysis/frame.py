@@ -13,6 +13,7 @@ Variants are named by :func:`variant_label`, and shortened to what varies among 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -84,9 +85,17 @@ def variant_label(variant: Mapping[str, Scalar]) -> str:
     stored them in; values are written as in the results file (``true``, ``1``,
     ``bind``). The empty variant is ``"default"``.
     """
-    if not variant:
+    # the type is part of the key: True == 1 (and hashes alike) but is labelled "true"
+    return _label(tuple((key, type(value).__name__, value) for key, value in variant.items()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _label(items: tuple[tuple[str, str, Scalar], ...]) -> str:
+    """:func:`variant_label` of a variant's items, kept: a report meets the same few
+    hundred variants in every run, and labels them several times each."""
+    if not items:
         return "default"
-    return ", ".join(f"{key}={_param_text(variant[key])}" for key in sorted(variant))
+    return ", ".join(f"{key}={_param_text(value)}" for key, _, value in sorted(items))
 
 
 def scenario_variants(
