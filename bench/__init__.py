@@ -9,7 +9,8 @@ typed errors of :mod:`bench.errors` (each carrying the exit code the CLI maps it
 - :func:`report` builds the HTML comparison page; :func:`compare` compares two results;
 - :func:`detect` classifies an engine, live or from a saved ``docker info`` capture;
 - :func:`validate` checks the harness against the reference tools run by hand;
-- :func:`export_pyperf`, :func:`export_csv` and :func:`import_pytest_benchmark` convert;
+- :func:`export_pyperf`, :func:`export_csv`, :func:`export_summary` and
+  :func:`import_pytest_benchmark` convert;
 - :func:`clean` removes what crossdock left in an engine.
 
 Each function imports what it needs when called, so ``import bench`` and
@@ -42,6 +43,7 @@ __all__ = [
     "detect",
     "export_csv",
     "export_pyperf",
+    "export_summary",
     "import_pytest_benchmark",
     "report",
     "resume",
@@ -204,6 +206,15 @@ def export_csv(*, inputs: Sequence[Path] = (_RESULTS,), output: Path) -> ExportI
     from bench import interop
 
     return interop.export_csv(inputs=inputs, output=output)
+
+
+def export_summary(*, inputs: Sequence[Path] = (_RESULTS,), output: Path) -> ExportInfo:
+    """The results in *inputs* as a JSON summary at *output*: per run, scenario, variant
+    and metric the median, its interval, n and the ratio to native with its interval
+    (:mod:`bench.interop.summary`)."""
+    from bench import interop
+
+    return interop.export_summary(inputs=inputs, output=output)
 
 
 def import_pytest_benchmark(

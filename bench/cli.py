@@ -104,9 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--context", metavar="NAME")
     validate.set_defaults(handler=_cmd_validate)
 
-    export = sub.add_parser("export", help="results as pyperf JSON or CSV")
+    export = sub.add_parser("export", help="results as pyperf JSON, CSV or a JSON summary")
     export.add_argument("inputs", nargs="*", type=Path, metavar="RESULTS")
-    export.add_argument("--format", required=True, choices=("pyperf", "csv"))
+    export.add_argument("--format", required=True, choices=("pyperf", "csv", "json"))
     export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
     export.set_defaults(handler=_cmd_export)
 
@@ -351,7 +351,11 @@ def _cmd_validate(args: argparse.Namespace, err: Console, argv: list[str]) -> in
 
 
 def _cmd_export(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    export = {"pyperf": bench.export_pyperf, "csv": bench.export_csv}[args.format]
+    export = {
+        "pyperf": bench.export_pyperf,
+        "csv": bench.export_csv,
+        "json": bench.export_summary,
+    }[args.format]
     info = export(inputs=args.inputs or [Path("results")], output=args.output)
     for note in info.skipped:
         err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)

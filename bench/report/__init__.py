@@ -76,16 +76,15 @@ def build_report(
 def _analyse(loaded: LoadedFrame, selection: Selection) -> sections.Page:
     documents = [document for _, document in loaded.documents]
     chosen = select(documents, selection)
-    selected = [d for runs in chosen.values() for d in runs]
-    ids = {str(d.run["id"]) for d in selected}
+    selected = {str(d.run["id"]): d for s in chosen.values() for runs in s.values() for d in runs}
     return sections.Page(
         loaded=loaded,
         selection=selection,
         chosen=chosen,
         styles=platform_styles(list(by_platform(documents))),
         platform_of={str(d.run["id"]): str(d.platform["id"]) for d in documents},
-        scenarios=sections.scenarios(selected),
-        cells=cells.analyse(documents, loaded.samples, detail=ids),
+        scenarios=sections.scenarios(list(selected.values())),
+        cells=cells.analyse(documents, loaded.samples, detail=set(selected)),
     )
 
 
@@ -93,7 +92,7 @@ def _warnings(page: sections.Page) -> list[str]:
     """The page's warnings: files that could not be used, and for the selected runs what
     the cells break of the advice rules and the invariants each run breaks."""
     found = list(page.loaded.warnings)
-    selected = [d for runs in page.chosen.values() for d in runs]
+    selected = [d for platform in page.chosen for d in page.runs_of(platform)]
     found.extend(
         cells.cell_warnings(
             page.selected_cells(),
@@ -110,7 +109,7 @@ def _run_label(document: RunDocument, page: sections.Page) -> str:
     """A selected run as warnings name it: its platform, and its id when the platform has
     several selected runs."""
     platform = str(document.platform["id"])
-    if len(page.chosen[platform]) == 1:
+    if len(page.runs_of(platform)) == 1:
         return platform
     return f"{platform} ({document.run['id']})"
 

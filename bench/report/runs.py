@@ -112,16 +112,18 @@ def _script_json(data: Any) -> Markup:
 def outcomes(page: Page) -> Table:
     """Results that the selected runs skipped or failed, with their reasons: one row per
     platform, scenario, variant, status and reason, with how many runs it happened in."""
-    selected = page.selected
+    picked = page.picked
     frame = page.loaded.outcomes
-    failed = frame[(frame["status"] != "ok") & frame["run_id"].isin(selected)]
+    failed = frame[frame["status"] != "ok"]
     counts: dict[tuple[str, ...], int] = {}
     for row in failed.itertuples():
+        if (str(row.run_id), str(row.scenario)) not in picked:
+            continue
         key = (str(row.platform), str(row.scenario), str(row.variant), str(row.status), str(row.reason))
         counts[key] = counts.get(key, 0) + 1
-    chosen = {platform: len(documents) for platform, documents in page.chosen.items()}
     rows = tuple(
-        (*key[:4], f"{n} of {chosen.get(key[0], n)}", key[4]) for key, n in counts.items()
+        (*key[:4], f"{n} of {len(page.chosen[key[0]][key[1]])}", key[4])
+        for key, n in counts.items()
     )
     return Table(
         ("platform", "scenario", "variant", "status", "runs", "reason"),
@@ -135,7 +137,8 @@ def environments(page: Page) -> list[dict[str, Any]]:
     engine, host, tools."""
     paths = {str(d.run["id"]): path for path, d in page.loaded.documents}
     found = []
-    for platform, documents in page.chosen.items():
+    for platform in page.chosen:
+        documents = page.runs_of(platform)
         document = documents[-1]
         found.append(
             {

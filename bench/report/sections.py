@@ -29,7 +29,7 @@ from bench.kinds import AREAS, is_native
 from bench.metrics import METRICS, format_value
 from bench.plan import Scalar
 from bench.report.figures import RunStyle, box_figure, heatmap
-from bench.report.selection import Selection
+from bench.report.selection import Selection, started
 from bench.results import RunDocument
 
 #: what a result records about the conditions it was measured in (its ``extra``), shown
@@ -88,28 +88,46 @@ def scenarios(documents: Sequence[RunDocument]) -> list[Scenario]:
 
 @dataclass(frozen=True)
 class Page:
-    """What the sections are drawn from: the loaded results; the selection and each
-    platform's selected runs (oldest first); each platform's style; the platform of every
+    """What the sections are drawn from: the loaded results; the selection and, per
+    platform and scenario, the selected runs (oldest first,
+    :func:`bench.report.selection.select`); each platform's style; the platform of every
     run id; the scenarios of the selected runs; and the analysed cells of every run (all
     metrics compared with native for the selected runs, the headline ones for the rest)."""
 
     loaded: LoadedFrame
     selection: Selection
-    chosen: Mapping[str, Sequence[RunDocument]]
+    chosen: Mapping[str, Mapping[str, Sequence[RunDocument]]]
     styles: Mapping[str, RunStyle]
     platform_of: Mapping[str, str]
     scenarios: Sequence[Scenario]
     cells: Sequence[Cell]
 
     @property
+    def picked(self) -> set[tuple[str, str]]:
+        """The selected (run id, scenario) pairs."""
+        return {
+            (str(d.run["id"]), scenario)
+            for by_scenario in self.chosen.values()
+            for scenario, runs in by_scenario.items()
+            for d in runs
+        }
+
+    @property
     def selected(self) -> set[str]:
-        """The run ids of the selected runs."""
-        return {str(d.run["id"]) for runs in self.chosen.values() for d in runs}
+        """The run ids of the runs selected for any scenario."""
+        return {run_id for run_id, _ in self.picked}
+
+    def runs_of(self, platform: str) -> list[RunDocument]:
+        """*platform*'s runs selected for any scenario, oldest first."""
+        found = {
+            str(d.run["id"]): d for runs in self.chosen[platform].values() for d in runs
+        }
+        return sorted(found.values(), key=lambda d: (started(d), str(d.run["id"])))
 
     def selected_cells(self) -> list[Cell]:
-        """The cells of the selected runs."""
-        chosen = self.selected
-        return [c for c in self.cells if c.run_id in chosen]
+        """The cells of the selected (run, scenario) pairs."""
+        picked = self.picked
+        return [c for c in self.cells if (c.run_id, c.scenario) in picked]
 
 
 # --- text -------------------------------------------------------------------------------
@@ -291,8 +309,8 @@ def _conditions(page: Page, scenario: Scenario) -> Table | None:
     results recorded (the latest run's where they differ; only the columns some result
     has); None when none recorded any."""
     found: dict[tuple[str, str], dict[str, str]] = {}
-    for platform, documents in page.chosen.items():
-        for document in documents:
+    for platform, by_scenario in page.chosen.items():
+        for document in by_scenario.get(scenario.name, ()):
             for result in document.results:
                 if result.scenario != scenario.name or result.status != "ok":
                     continue

@@ -1,10 +1,13 @@
-"""Which runs the report summarises: per platform, its latest run, its latest *N*, or
-every run since a date (:class:`Selection`, :func:`select`).
+"""Which runs the report summarises: per platform and scenario, the latest run that
+measured it, the latest *N*, or every one since a date (:class:`Selection`,
+:func:`select`).
 
 The report loads every run it is given; a page of one column per run stops being
 readable after a handful. So the summary and the scenario sections show each platform
 once, from its selected runs, and every run's own headline figures stay reachable in the
-page's per-platform run lists.
+page's per-platform run lists. The choice is made per scenario, so a run that measured
+other things (a ``crossdock validate`` run, a ``quick`` run beside ``default`` ones) does
+not hide the latest run of a scenario it did not measure.
 """
 
 from __future__ import annotations
@@ -32,13 +35,14 @@ class Selection:
             raise ValueError(f"latest must be at least 1, not {self.latest}")
 
     def describe(self) -> str:
-        """The selection in words, as the page says it: "the latest run of each platform"."""
+        """The selection in words, as the page says it: "each platform's latest run of
+        each scenario"."""
         if self.latest == 1:
-            chosen = "the latest run of each platform"
+            chosen = "each platform's latest run of each scenario"
         elif self.latest is None:
             chosen = "every run of each platform"
         else:
-            chosen = f"the latest {self.latest} runs of each platform"
+            chosen = f"each platform's latest {self.latest} runs of each scenario"
         return chosen if self.since is None else f"{chosen} started since {self.since.isoformat()}"
 
 
@@ -64,14 +68,21 @@ def by_platform(documents: Sequence[RunDocument]) -> dict[str, list[RunDocument]
 
 def select(
     documents: Sequence[RunDocument], selection: Selection
-) -> dict[str, list[RunDocument]]:
-    """Each platform's selected runs, oldest first; a platform with none is left out."""
-    chosen = {}
+) -> dict[str, dict[str, list[RunDocument]]]:
+    """Per platform, per scenario (first seen first), the selected runs that hold a result
+    of it, oldest first; a platform or scenario with none is left out."""
+    chosen: dict[str, dict[str, list[RunDocument]]] = {}
     for platform, runs in by_platform(documents).items():
         if selection.since is not None:
             runs = [d for d in runs if started(d).date() >= selection.since]
-        if selection.latest is not None:
-            runs = runs[-selection.latest :]
-        if runs:
-            chosen[platform] = runs
+        scenarios: dict[str, list[RunDocument]] = {}
+        for document in runs:
+            for name in dict.fromkeys(r.scenario for r in document.results):
+                scenarios.setdefault(name, []).append(document)
+        picked = {
+            name: found if selection.latest is None else found[-selection.latest :]
+            for name, found in scenarios.items()
+        }
+        if picked:
+            chosen[platform] = picked
     return chosen
