@@ -73,17 +73,15 @@ def _match(kind: str, scenario: str, variant: Mapping[str, Scalar]) -> Result | 
     return max(candidates, key=score, default=None)
 
 
-def _metric(
-    rng: np.random.Generator, model: Metric, factor: float, n: int
-) -> Metric:
-    centre = statistics.median(model.samples) * (factor if model.direction == "lower" else 1 / factor)
+def _metric(rng: np.random.Generator, model: Metric, factor: float, n: int) -> Metric:
+    centre = statistics.median(model.samples) * (
+        factor if model.direction == "lower" else 1 / factor
+    )
     samples = tuple(float(x) for x in centre * rng.lognormal(0.0, 0.08, n))
     return replace(model, samples=samples)
 
 
-def plan_results(
-    suite: str, platform: PlatformShape, rng: np.random.Generator
-) -> list[Result]:
+def plan_results(suite: str, platform: PlatformShape, rng: np.random.Generator) -> list[Result]:
     """One run of *suite* on *platform*: every planned variant, in plan order."""
     out = []
     for scenario in scenarios.resolve([], suite=suite):
@@ -151,8 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     suite, count, root = (argv if argv is not None else sys.argv[1:])[:3]
     paths = write_corpus(Path(root), suite, int(count))
-    total = [shape(read(p)) for p in paths[:1]]
-    print(f"{len(paths)} files of suite {suite}; one file: {total[0][0]} series, {total[0][1]} samples")
+    series, samples = shape(read(paths[0]))
+    print(f"{len(paths)} files of suite {suite}; one file: {series} series, {samples} samples")
     return 0
 
 

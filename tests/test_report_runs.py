@@ -3,7 +3,6 @@ every run behind a selector, outliers marked, one ratio wording and one colour s
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import re
@@ -18,6 +17,7 @@ from factories import default_suite, make_document, result, startup_variant
 from test_report import _chromium, _figures, _rows, _section, needs_browser
 
 from bench.cli import main
+from bench.plan import Scalar
 from bench.report import build_report
 from bench.report.figures import OUTLIER_MARKER
 from bench.report.selection import Selection
@@ -119,7 +119,12 @@ def test_outliers_are_counted_and_circled(tmp_path: Path) -> None:
     document = make_document(
         run_id="r1",
         results=[
-            result("startup", "startup", startup_variant("native"), {"end_to_end": ("s", "lower", values)}),
+            result(
+                "startup",
+                "startup",
+                startup_variant("native"),
+                {"end_to_end": ("s", "lower", values)},
+            ),
         ],
     )
     write_atomic(tmp_path / "r1.json", document)
@@ -139,18 +144,28 @@ def test_one_colour_means_one_factor_for_times_and_rates(tmp_path: Path) -> None
     native bandwidth (a rate, 0.5x) are both "2.00x slower" and get the same colour."""
     rng = np.random.default_rng(3)
     native_t, native_r = rng.lognormal(np.log(0.1), 0.01, 12), rng.lognormal(np.log(1e9), 0.01, 12)
-    fio = {"workload": "seq-read", "size": "64MiB", "duration": 0.5, "direct": "auto"}
+    fio: dict[str, Scalar] = {"workload": "seq-read", "size": "64MiB", "duration": 0.5}
     document = make_document(
         run_id="r1",
         results=[
-            result("startup", "startup", startup_variant("native"), {"end_to_end": ("s", "lower", tuple(native_t))}),
+            result(
+                "startup",
+                "startup",
+                startup_variant("native"),
+                {"end_to_end": ("s", "lower", tuple(native_t))},
+            ),
             result(
                 "startup",
                 "startup",
                 startup_variant("container"),
                 {"end_to_end": ("s", "lower", tuple(2 * native_t))},
             ),
-            result("fileio", "fileio", {**fio, "target": "native"}, {"bandwidth": ("B/s", "higher", tuple(native_r))}),
+            result(
+                "fileio",
+                "fileio",
+                {**fio, "target": "native"},
+                {"bandwidth": ("B/s", "higher", tuple(native_r))},
+            ),
             result(
                 "fileio",
                 "fileio",

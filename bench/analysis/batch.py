@@ -40,7 +40,8 @@ def _by_size(series: Sequence[Sequence[float]]) -> Iterator[tuple[npt.NDArray[np
         if size == 0:
             continue
         rows = np.flatnonzero(sizes == size)
-        matrix = np.array([series[i] for i in rows], dtype=np.float64).reshape(rows.size, size)
+        matrix = np.array([series[i] for i in rows.tolist()], dtype=np.float64)
+        matrix = matrix.reshape(rows.size, int(size))
         matrix.sort(axis=1)
         yield rows, matrix
 
@@ -130,20 +131,21 @@ def ratios(
     resamples: int = stats.RESAMPLES,
     seed: int = 0,
 ) -> list[stats.Ratio | None]:
-    """:func:`bench.analysis.stats.ratio_of_medians` ``(a, b)`` of each pair ``(a, b)``."""
+    """:func:`bench.analysis.stats.ratio_of_medians` ``(a, b)`` of each pair ``(a, b)``;
+    with *resamples* 0, the ratios of medians without an interval."""
     found: list[stats.Ratio | None] = [None] * len(pairs)
     groups: dict[tuple[int, int], list[int]] = {}
     for i, (a, b) in enumerate(pairs):
         if len(a) and len(b) and min(a) > 0 and min(b) > 0:
             groups.setdefault((len(a), len(b)), []).append(i)
-    positions = stats._percentile_positions(resamples, confidence)  # noqa: SLF001
+    positions = stats._percentile_positions(resamples, confidence)
     for (n_a, n_b), members in groups.items():
         for start in range(0, len(members), _ROWS):
             rows = members[start : start + _ROWS]
             xa = np.sort(np.array([pairs[i][0] for i in rows], dtype=np.float64), axis=1)
             xb = np.sort(np.array([pairs[i][1] for i in rows], dtype=np.float64), axis=1)
             values = _medians(xb) / _medians(xa)
-            if n_a < 2 or n_b < 2:
+            if n_a < 2 or n_b < 2 or resamples == 0:
                 bounds: list[tuple[float, float] | None] = [None] * len(rows)
             else:
                 bounds = _bootstrap(xa, xb, positions, resamples, seed)
@@ -157,9 +159,7 @@ def _bootstrap(
 ) -> list[tuple[float, float] | None]:
     """The percentile-bootstrap bounds of each row pair, with the draws
     :func:`~bench.analysis.stats.ratio_of_medians` uses for these sizes."""
-    low_a, high_a, low_b, high_b = stats._resampling_plan(  # noqa: SLF001
-        xa.shape[1], xb.shape[1], resamples, seed
-    )
+    low_a, high_a, low_b, high_b = stats._resampling_plan(xa.shape[1], xb.shape[1], resamples, seed)
     draws = (xb[:, low_b] + xb[:, high_b]) / (xa[:, low_a] + xa[:, high_a])
     # only the order statistics the interpolation reads need to be in place
     needed = np.unique(np.concatenate([positions.below, positions.above]))
@@ -187,18 +187,18 @@ def sample_sizes(
             raise ValueError("a sample-size check needs at least one sample in each set")
         lower, upper = sorted(
             (np.sort(np.asarray(a, dtype=np.float64)), np.sort(np.asarray(b, dtype=np.float64))),
-            key=stats._sorted_median,  # noqa: SLF001
+            key=stats._sorted_median,
         )
         groups.setdefault((lower.size, upper.size), []).append((i, lower, upper))
-    n, _ = stats._rank_table(confidence, limit)  # noqa: SLF001
+    n, _ = stats._rank_table(confidence, limit)
     for (size_low, size_up), members in groups.items():
         lower = np.stack([m[1] for m in members])
         upper = np.stack([m[2] for m in members])
-        top = stats._separation_positions(size_low, confidence, limit)[0]  # noqa: SLF001
-        bottom = stats._separation_positions(size_up, confidence, limit)[1]  # noqa: SLF001
+        top = stats._separation_positions(size_low, confidence, limit)[0]
+        bottom = stats._separation_positions(size_up, confidence, limit)[1]
         needed = np.full(len(members), -1, dtype=np.int64)
         open_rows = np.arange(len(members))
-        for start, end in stats._STEPS:  # noqa: SLF001
+        for start, end in stats._STEPS:
             if not open_rows.size:
                 break
             part = slice(start, end)
@@ -217,11 +217,13 @@ def sample_sizes(
     return [f for f in found if f is not None]
 
 
-def _quantiles(positions: Any, ordered: Matrix, part: slice) -> Matrix:
+def _quantiles(positions: Any, ordered: Matrix, part: slice) -> Any:
     """``positions.quantiles`` of every row of the row-sorted *ordered*, same arithmetic."""
     low = ordered[:, positions.below[part]]
     high = ordered[:, positions.above[part]]
     step = high - low
     result = low + step * positions.weight[part]
-    np.subtract(high, step * positions.complement[part], out=result, where=positions.from_above[part])
+    np.subtract(
+        high, step * positions.complement[part], out=result, where=positions.from_above[part]
+    )
     return result

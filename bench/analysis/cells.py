@@ -22,7 +22,7 @@ import pandas as pd
 
 from bench.analysis import advice, batch, stats
 from bench.analysis.baseline import headlines, native_counterparts
-from bench.analysis.frame import samples_table
+from bench.analysis.frame import ok_results, variant_label
 from bench.results import RunDocument
 
 #: The columns that name one metric series of a run in the samples table.
@@ -64,6 +64,27 @@ def sample_series(
         key: Series(str(unit), str(direction), tuple(chunk.tolist()))
         for key, unit, direction, chunk in zip(names, units, directions, values, strict=True)
     }
+
+
+def document_series(documents: Iterable[RunDocument]) -> dict[tuple[str, ...], Series]:
+    """Each series of the ``ok`` results of *documents* by :data:`SERIES_KEYS`, read off the
+    documents themselves: the same series in the same order as :func:`sample_series` of
+    their samples table, without building the table (a metric recorded twice for one
+    variant of a run is one series, its samples in file order)."""
+    found: dict[tuple[str, ...], Series] = {}
+    for document, result in ok_results(documents):
+        run_id, label = str(document.run["id"]), variant_label(result.variant)
+        for metric in result.metrics:
+            if not metric.samples:
+                continue
+            key = (run_id, result.scenario, label, metric.name)
+            seen = found.get(key)
+            found[key] = (
+                Series(metric.unit, metric.direction, metric.samples)
+                if seen is None
+                else seen._replace(values=seen.values + metric.samples)
+            )
+    return found
 
 
 @dataclass(frozen=True)
@@ -137,43 +158,53 @@ def analyse(
     detail: Collection[str] | None = None,
 ) -> list[Cell]:
     """Every metric series of the ``ok`` results of *documents*, first seen first, as
-    cells. *samples* is their samples table when already built
-    (:attr:`bench.analysis.frame.LoadedFrame.samples`); it is built here otherwise.
+    cells. *samples*, their samples table (:attr:`bench.analysis.frame.LoadedFrame.samples`),
+    is split into series when given; otherwise the series are read off the documents
+    (:func:`document_series`, the same series without building the table).
 
-    *detail*: the run ids whose every cell is compared with its native counterpart; the
-    cells of other runs are compared on their headline metric only (``vs_native`` is
-    ``None`` on the rest), which is all a summary of many runs shows. ``None``: every run.
+    *detail*: the run ids analysed in full; of other runs only the headline series are
+    cells, compared with native by the ratio of medians alone (no bootstrap interval):
+    what a list of many runs shows. ``None``: every run in full.
 
     The statistics are computed for all series at once (:mod:`bench.analysis.batch`):
     the same numbers as one :func:`bench.analysis.stats.summarize` and one :func:`versus`
     per series, at a fraction of the cost when there are many short series.
     """
-    series = sample_series(samples_table(documents) if samples is None else samples)
+    series = document_series(documents) if samples is None else sample_series(samples)
     counterparts = native_counterparts(documents)
     natives: dict[tuple[str, ...], tuple[str, ...]] = {}
     for key in series:
         run_id, scenario, variant, metric = key
         native = counterparts.get((run_id, scenario, variant))
         found = (run_id, scenario, native, metric) if native else None
-        if found is not None and found in series and series[found].values:
+        if found is not None and found in series:
             natives[key] = found
     headline = headlines(((scenario, variant), metric) for _, scenario, variant, metric in natives)
-    keys = list(series)
-    summary = dict(zip(keys, batch.summaries([s.values for s in series.values()]), strict=True))
-    compared = [
-        key
-        for key in natives
-        if detail is None or key[0] in detail or headline.get((key[1], key[2])) == key[3]
-    ]
-    pairs = [(series[natives[k]].values, series[k].values) for k in compared]
-    ratios = batch.ratios(pairs)
-    sizes = batch.sample_sizes(pairs)
-    against = {
-        key: Versus(summary[natives[key]].median, summary[key].median, ratio, size)
-        for key, ratio, size in zip(compared, ratios, sizes, strict=True)
-    }
+
+    def full(key: tuple[str, ...]) -> bool:
+        return detail is None or key[0] in detail
+
+    def shown(key: tuple[str, ...]) -> bool:
+        return full(key) or headline.get((key[1], key[2])) == key[3]
+
+    keys = [k for k in series if shown(k)]
+    keys_set = set(keys)
+    compared = [k for k in keys if k in natives]
+    needed = keys + [n for n in dict.fromkeys(natives[k] for k in compared) if n not in keys_set]
+    summary = dict(zip(needed, batch.summaries([series[k].values for k in needed]), strict=True))
+    against: dict[tuple[str, ...], Versus] = {}
+    for in_full in (True, False):
+        part = [k for k in compared if full(k) == in_full]
+        pairs = [(series[natives[k]].values, series[k].values) for k in part]
+        ratios = batch.ratios(pairs, resamples=stats.RESAMPLES if in_full else 0)
+        sizes = batch.sample_sizes(pairs)
+        against.update(
+            (key, Versus(summary[natives[key]].median, summary[key].median, ratio, size))
+            for key, ratio, size in zip(part, ratios, sizes, strict=True)
+        )
     cells = []
-    for key, (unit, direction, values) in series.items():
+    for key in keys:
+        unit, direction, values = series[key]
         run_id, scenario, variant, metric = key
         cells.append(
             Cell(

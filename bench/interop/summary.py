@@ -58,7 +58,7 @@ def export_summary(*, inputs: Sequence[Path], output: Path) -> ExportInfo:
     """
     loaded = load_strict(inputs)
     documents = [d for _, d in loaded.documents]
-    analysed = cells.analyse(documents, loaded.samples)
+    analysed = cells.analyse(documents)
     runs = {str(d.run["id"]): d for d in documents}
     natives = native_counterparts(documents)
     results = {
@@ -99,7 +99,7 @@ def export_summary(*, inputs: Sequence[Path], output: Path) -> ExportInfo:
     return ExportInfo(
         output=output,
         n_runs=len(documents),
-        n_values=len(loaded.samples),
+        n_values=loaded.n_samples,
         skipped=not_ok_note(loaded),
     )
 

@@ -68,7 +68,7 @@ def build_report(
     return ReportInfo(
         output=output,
         n_runs=len(loaded.documents),
-        n_samples=len(loaded.samples),
+        n_samples=loaded.n_samples,
         warnings=tuple(warnings),
     )
 
@@ -84,7 +84,7 @@ def _analyse(loaded: LoadedFrame, selection: Selection) -> sections.Page:
         styles=platform_styles(list(by_platform(documents))),
         platform_of={str(d.run["id"]): str(d.platform["id"]) for d in documents},
         scenarios=sections.scenarios(list(selected.values())),
-        cells=cells.analyse(documents, loaded.samples, detail=set(selected)),
+        cells=cells.analyse(documents, detail=set(selected)),
     )
 
 

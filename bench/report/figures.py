@@ -83,7 +83,9 @@ class RunStyle:
 def platform_styles(platforms: Sequence[str]) -> dict[str, RunStyle]:
     """Label, colour, symbol and position of each platform id in *platforms*, in order."""
     return {
-        platform: RunStyle(platform, platform, PALETTE[i % len(PALETTE)], SYMBOLS[i % len(SYMBOLS)], i)
+        platform: RunStyle(
+            platform, platform, PALETTE[i % len(PALETTE)], SYMBOLS[i % len(SYMBOLS)], i
+        )
         for i, platform in enumerate(platforms)
     }
 
@@ -166,6 +168,7 @@ def box_figure(
     variants: Sequence[str],
     labels: Mapping[str, str],
     cells: Sequence[Cell],
+    *,
     platform_of: Mapping[str, str],
     styles: Mapping[str, RunStyle],
     div_id: str,
@@ -198,7 +201,7 @@ def box_figure(
             }
         )
         pooled = grouped(mine, lambda c: c.variant)
-        traces.append(_box_trace(pooled, position, name, platform, style, cells[0].unit))
+        traces.append(_box_trace(pooled, position, name, style, cells[0].unit))
         far.extend(
             (x, position[c.variant]) for c in mine for x in far_outliers(c.values, c.summary)
         )
@@ -244,7 +247,6 @@ def _box_trace(
     pooled: Mapping[str, Sequence[Cell]],
     position: Mapping[str, int],
     name: str,
-    platform: str,
     style: RunStyle,
     unit: str,
 ) -> dict[str, Any]:
@@ -253,7 +255,7 @@ def _box_trace(
         "type": "box",
         "orientation": "h",
         "name": name,
-        "legendgroup": platform,
+        "legendgroup": style.key,
         "showlegend": False,
         "line": {"color": style.colour, "width": 1.5},
         "fillcolor": "rgba(0,0,0,0)",

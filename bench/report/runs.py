@@ -18,6 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from bench.analysis.cells import Cell, grouped
+from bench.analysis.frame import variant_label
 from bench.metrics import format_value
 from bench.report.sections import Page, Table, ratio_text
 from bench.report.selection import started
@@ -112,15 +113,20 @@ def _script_json(data: Any) -> Markup:
 def outcomes(page: Page) -> Table:
     """Results that the selected runs skipped or failed, with their reasons: one row per
     platform, scenario, variant, status and reason, with how many runs it happened in."""
-    picked = page.picked
-    frame = page.loaded.outcomes
-    failed = frame[frame["status"] != "ok"]
     counts: dict[tuple[str, ...], int] = {}
-    for row in failed.itertuples():
-        if (str(row.run_id), str(row.scenario)) not in picked:
-            continue
-        key = (str(row.platform), str(row.scenario), str(row.variant), str(row.status), str(row.reason))
-        counts[key] = counts.get(key, 0) + 1
+    for platform, by_scenario in page.chosen.items():
+        for scenario, documents in by_scenario.items():
+            for document in documents:
+                for r in document.results:
+                    if r.scenario == scenario and r.status != "ok":
+                        key = (
+                            platform,
+                            scenario,
+                            variant_label(r.variant),
+                            r.status,
+                            str(r.reason),
+                        )
+                        counts[key] = counts.get(key, 0) + 1
     rows = tuple(
         (*key[:4], f"{n} of {len(page.chosen[key[0]][key[1]])}", key[4])
         for key, n in counts.items()

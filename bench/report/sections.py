@@ -119,9 +119,7 @@ class Page:
 
     def runs_of(self, platform: str) -> list[RunDocument]:
         """*platform*'s runs selected for any scenario, oldest first."""
-        found = {
-            str(d.run["id"]): d for runs in self.chosen[platform].values() for d in runs
-        }
+        found = {str(d.run["id"]): d for runs in self.chosen[platform].values() for d in runs}
         return sorted(found.values(), key=lambda d: (started(d), str(d.run["id"])))
 
     def selected_cells(self) -> list[Cell]:
@@ -269,7 +267,12 @@ def _summary_table(
         metric = next(c[0].metric for c in found if c)
         ratios = [platform_ratio_text(c) if c else _UNSET for c in found]
         body.append((scenario, variant, metric, *ratios))
-    headers = ("scenario", "variant", "metric", *(f"{s.label} vs native" for s in platforms.values()))
+    headers = (
+        "scenario",
+        "variant",
+        "metric",
+        *(f"{s.label} vs native" for s in platforms.values()),
+    )
     return Table(headers, tuple(body), nowrap_from=2)
 
 
@@ -364,7 +367,9 @@ def _chart(page: Page, scenario: Scenario, cells: Sequence[Cell], div_id: str) -
     labels = _labels_within(scenario, variants)
     return {
         "metric": cells[0].metric,
-        "figure": box_figure(variants, labels, ordered, page.platform_of, styles, div_id),
+        "figure": box_figure(
+            variants, labels, ordered, platform_of=page.platform_of, styles=styles, div_id=div_id
+        ),
         "table": _cell_table(page, scenario, labels, ordered),
     }
 

@@ -72,9 +72,9 @@ def select(
     """Per platform, per scenario (first seen first), the selected runs that hold a result
     of it, oldest first; a platform or scenario with none is left out."""
     chosen: dict[str, dict[str, list[RunDocument]]] = {}
-    for platform, runs in by_platform(documents).items():
-        if selection.since is not None:
-            runs = [d for d in runs if started(d).date() >= selection.since]
+    for platform, every in by_platform(documents).items():
+        since = selection.since
+        runs = every if since is None else [d for d in every if started(d).date() >= since]
         scenarios: dict[str, list[RunDocument]] = {}
         for document in runs:
             for name in dict.fromkeys(r.scenario for r in document.results):
