@@ -22,6 +22,7 @@ the platforms and are dated a day apart, newest last; each says it is synthetic
 from __future__ import annotations
 
 import functools
+import json
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -33,7 +34,7 @@ import numpy as np
 from bench import scenarios
 from bench.kinds import is_native
 from bench.plan import Scalar
-from bench.results import Metric, Result, RunDocument, read, result_path, write_atomic
+from bench.results import Metric, Result, RunDocument, read, redact_home, result_path
 from perf.synthetic import PLATFORMS, SYNTHETIC, PlatformShape
 from perf.synthetic import document as synthetic_document
 
@@ -126,15 +127,50 @@ def document(suite: str, index: int, count: int) -> RunDocument:
     return replace(base, run=run, engine=engine, host={**base.host, "os_version": SYNTHETIC})
 
 
-def write_corpus(root: Path, suite: str, count: int, *, start: int = 0) -> list[Path]:
-    """Write files *start* .. *count* - 1 of *suite* under *root*; their paths."""
+def write_corpus(
+    root: Path, suite: str, count: int, *, start: int = 0, total: int | None = None
+) -> list[Path]:
+    """Write files *start* .. *count* - 1 of a corpus of *total* (default *count*) files of
+    *suite* under *root*; their paths. Written as :func:`bench.results.write_atomic`
+    renders them, without its fsync (a corpus is scratch data)."""
     written = []
     for index in range(start, count):
-        doc = document(suite, index, count)
+        doc = document(suite, index, total or count)
         path = result_path(root, str(doc.platform["id"]), str(doc.run["id"]))
-        write_atomic(path, doc)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(redact_home(doc.to_json()), indent=1, allow_nan=False) + "\n"
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+class RealCorpus:
+    """Real-shaped files of *suite* under *root*, written on first use and kept, in one
+    folder per size step (as :class:`perf.synthetic.Corpus`): the first *n* files are a
+    list of folders, and the newest file is the last of the largest size."""
+
+    def __init__(self, root: Path, suite: str, sizes: Sequence[int] = (10, 100, 1000)) -> None:
+        self.root = root
+        self.suite = suite
+        self.sizes = tuple(sizes)
+        self._written = 0
+
+    def folders(self, n: int) -> list[Path]:
+        """The folders holding files ``0 .. n-1`` (*n* one of :attr:`sizes`)."""
+        if n not in self.sizes:
+            raise ValueError(f"corpus size {n} is not a step (valid: {self.sizes})")
+        steps = list(zip((0, *self.sizes), self.sizes, strict=False))[: self.sizes.index(n) + 1]
+        for start, end in steps:
+            if end > self._written:
+                folder = self._folder(start, end)
+                write_corpus(
+                    folder, self.suite, end, start=max(start, self._written), total=self.sizes[-1]
+                )
+        self._written = max(self._written, n)
+        return [self._folder(start, end) for start, end in steps]
+
+    def _folder(self, start: int, end: int) -> Path:
+        return self.root / f"{self.suite}-{start:05d}-{end - 1:05d}"
 
 
 def shape(doc: RunDocument) -> tuple[int, int]:
