@@ -51,7 +51,9 @@ def test_far_outliers_are_the_samples_the_driver_flags() -> None:
 
 
 def test_document_series_are_the_samples_tables_series() -> None:
-    documents = [default_suite(p, seed=i) for i, p in enumerate(("linux-native", "docker-desktop-mac"))]
+    documents = [
+        default_suite(p, seed=i) for i, p in enumerate(("linux-native", "docker-desktop-mac"))
+    ]
     from_table = sample_series(samples_table(documents))
     from_documents = document_series(documents)
     assert list(from_documents) == list(from_table)
