@@ -197,8 +197,8 @@ def test_summary_shows_container_to_native_ratios(tmp_path: Path) -> None:
     charts = _rows(_section(page, "scenario-0", "outcomes"))
     native_label = "network=none, runtime=native"
     container_label = "network=bridge, runtime=container"
-    assert [native_label, "linux-native", "12", "100 ms"] in [r[:4] for r in charts]
-    assert [container_label, "linux-native", "12", "300 ms"] in [r[:4] for r in charts]
+    assert [native_label, "linux-native", "1", "12", "100 ms"] in [r[:5] for r in charts]
+    assert [container_label, "linux-native", "1", "12", "300 ms"] in [r[:5] for r in charts]
     assert [r[-1] for r in charts if r and r[0] == native_label] == ["baseline"]
     # the end_to_end chart draws every sample, each on its variant's row
     traces, layout = _figures(page)["box-0-0"]
