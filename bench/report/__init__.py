@@ -21,6 +21,7 @@ HTML tags in labels).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,6 @@ from bench.analysis.frame import LoadedFrame, load_frame
 from bench.report import runs, sections
 from bench.report.figures import POINTS_LIMIT, platform_styles
 from bench.report.selection import Selection, by_platform, select
-from bench.results import RunDocument
 from bench.version import __version__
 
 
@@ -90,28 +90,24 @@ def _analyse(loaded: LoadedFrame, selection: Selection) -> sections.Page:
 
 def _warnings(page: sections.Page) -> list[str]:
     """The page's warnings: files that could not be used, and for the selected runs what
-    the cells break of the advice rules and the invariants each run breaks."""
+    the cells break of the advice rules and the invariants the runs break, worded per
+    platform as the page shows them (a rule broken in several selected runs of a platform
+    is one warning over all their series; an invariant, one line saying in how many)."""
     found = list(page.loaded.warnings)
-    selected = [d for platform in page.chosen for d in page.runs_of(platform)]
     found.extend(
         cells.cell_warnings(
             page.selected_cells(),
             labels={s.name: s.short for s in page.scenarios},
-            runs={str(d.run["id"]): _run_label(d, page) for d in selected},
+            runs=page.platform_of,
         )
     )
-    for document in selected:
-        found.extend(f"{_run_label(document, page)}: {w}" for w in invariants.check(document))
+    for platform in page.chosen:
+        documents = page.runs_of(platform)
+        broken = Counter(w for d in documents for w in dict.fromkeys(invariants.check(d)))
+        for warning, count in broken.items():
+            runs = f" (in {count} of {len(documents)} runs)" if len(documents) > 1 else ""
+            found.append(f"{platform}: {warning}{runs}")
     return found
-
-
-def _run_label(document: RunDocument, page: sections.Page) -> str:
-    """A selected run as warnings name it: its platform, and its id when the platform has
-    several selected runs."""
-    platform = str(document.platform["id"])
-    if len(page.runs_of(platform)) == 1:
-        return platform
-    return f"{platform} ({document.run['id']})"
 
 
 def _render(page: sections.Page, warnings: Sequence[str], inputs: Sequence[Path]) -> str:
