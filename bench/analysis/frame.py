@@ -101,17 +101,25 @@ def variant_label(variant: Mapping[str, Scalar]) -> str:
     stored them in; values are written as in the results file (``true``, ``1``,
     ``bind``). The empty variant is ``"default"``.
     """
-    # the type is part of the key: True == 1 (and hashes alike) but is labelled "true"
-    return _label(tuple((key, type(value).__name__, value) for key, value in variant.items()))
+    # a report meets the same few hundred variants in every run and labels each several
+    # times: labels are kept by the dict's repr, which tells True from 1 and "1" from 1
+    key = repr(variant) if type(variant) is dict else None
+    found = _LABELS.get(key) if key is not None else None
+    if found is not None:
+        return found
+    label = (
+        ", ".join(f"{k}={_param_text(variant[k])}" for k in sorted(variant))
+        if variant
+        else "default"
+    )
+    if key is not None and len(_LABELS) < _LABELS_KEPT:
+        _LABELS[key] = label
+    return label
 
 
-@functools.lru_cache(maxsize=4096)
-def _label(items: tuple[tuple[str, str, Scalar], ...]) -> str:
-    """:func:`variant_label` of a variant's items, kept: a report meets the same few
-    hundred variants in every run, and labels them several times each."""
-    if not items:
-        return "default"
-    return ", ".join(f"{key}={_param_text(value)}" for key, _, value in sorted(items))
+#: Labels :func:`variant_label` keeps, by the repr of the variant's dict.
+_LABELS: dict[str, str] = {}
+_LABELS_KEPT = 4096
 
 
 def scenario_variants(
