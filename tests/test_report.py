@@ -31,6 +31,7 @@ from plotly.offline import get_plotlyjs
 from bench.analysis.cells import sample_series as _sample_series
 from bench.analysis.frame import load_frame
 from bench.report import build_report
+from bench.report.selection import Selection
 from bench.results import Result, RunDocument, result_path, write_atomic
 from bench.validation import samples_result
 
@@ -467,14 +468,14 @@ def _label_clashes(dom: str, div_id: str) -> list[tuple[str, str]]:
 
 @needs_browser
 def test_heatmap_row_labels_do_not_overlap(tmp_path: Path) -> None:
-    """Eight runs, three per platform with long run ids: the run labels over the columns
-    take room above the plot, and the rows' two-line labels still have theirs."""
+    """Eight runs of three platforms, every run summarised: the platform labels over the
+    columns take room above the plot, and the rows' two-line labels still have theirs."""
     for seed in range(8):
         platform = list(PLATFORMS)[seed % 3]
         document = default_suite(platform, seed=seed, run_id=f"2024-05-01T10-00-00-{seed:04d}")
         write_atomic(result_path(tmp_path / "results", platform, str(document.run["id"])), document)
     output = tmp_path / "page.html"
-    build_report(inputs=[tmp_path / "results"], output=output)
+    build_report(inputs=[tmp_path / "results"], output=output, selection=Selection(latest=None))
 
     run = _chromium(output, tmp_path / "profile", "--window-size=1280,2000", "--dump-dom")
 
