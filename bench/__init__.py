@@ -10,7 +10,8 @@ typed errors of :mod:`bench.errors` (each carrying the exit code the CLI maps it
   :func:`history` follows runs over time and calls regressions between consecutive ones;
 - :func:`detect` classifies an engine, live or from a saved ``docker info`` capture;
 - :func:`validate` checks the harness against the reference tools run by hand;
-- :func:`export_pyperf`, :func:`export_csv` and :func:`import_pytest_benchmark` convert;
+- :func:`export_pyperf`, :func:`export_csv`, :func:`export_summary` and
+  :func:`import_pytest_benchmark` convert;
 - :func:`clean` removes what crossdock left in an engine.
 
 Each function imports what it needs when called, so ``import bench`` and
@@ -22,6 +23,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +45,7 @@ __all__ = [
     "detect",
     "export_csv",
     "export_pyperf",
+    "export_summary",
     "history",
     "import_pytest_benchmark",
     "report",
@@ -113,12 +116,21 @@ def resume(*, path: Path, argv: Sequence[str] = (), progress: Progress | None = 
 
 
 def report(
-    *, inputs: Sequence[Path] = (_RESULTS,), output: Path = Path("reports/index.html")
+    *,
+    inputs: Sequence[Path] = (_RESULTS,),
+    output: Path = Path("reports/index.html"),
+    latest: int | None = 1,
+    since: date | None = None,
 ) -> ReportInfo:
-    """Build the HTML report of the results in *inputs* (files or folders) at *output*."""
+    """Build the HTML report of the results in *inputs* (files or folders) at *output*,
+    each platform summarised from its *latest* runs (``None``: all) started on or after
+    *since* (``None``: any date); every run is listed with its own headline figures."""
     from bench.report import build_report
+    from bench.report.selection import Selection
 
-    return build_report(inputs=inputs, output=output)
+    return build_report(
+        inputs=inputs, output=output, selection=Selection(latest=latest, since=since)
+    )
 
 
 def compare(*, a: Path, b: Path) -> list[ComparisonRow]:
@@ -214,6 +226,15 @@ def export_csv(*, inputs: Sequence[Path] = (_RESULTS,), output: Path) -> ExportI
     from bench import interop
 
     return interop.export_csv(inputs=inputs, output=output)
+
+
+def export_summary(*, inputs: Sequence[Path] = (_RESULTS,), output: Path) -> ExportInfo:
+    """The results in *inputs* as a JSON summary at *output*: per run, scenario, variant
+    and metric the median, its interval, n and the ratio to native with its interval
+    (:mod:`bench.interop.summary`)."""
+    from bench import interop
+
+    return interop.export_summary(inputs=inputs, output=output)
 
 
 def import_pytest_benchmark(

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,19 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "-o", "--output", type=Path, default=Path("reports/index.html"), metavar="FILE"
     )
+    report.add_argument(
+        "--latest",
+        type=_latest,
+        metavar="N|all",
+        help="summarise each platform from its latest N runs, or all (default: 1; with "
+        "--since: all since)",
+    )
+    report.add_argument(
+        "--since",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="summarise each platform from the runs started on or after this date (UTC)",
+    )
     report.set_defaults(handler=_cmd_report)
 
     compare = sub.add_parser(
@@ -114,9 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--context", metavar="NAME")
     validate.set_defaults(handler=_cmd_validate)
 
-    export = sub.add_parser("export", help="results as pyperf JSON or CSV")
+    export = sub.add_parser("export", help="results as pyperf JSON, CSV or a JSON summary")
     export.add_argument("inputs", nargs="*", type=Path, metavar="RESULTS")
-    export.add_argument("--format", required=True, choices=("pyperf", "csv"))
+    export.add_argument("--format", required=True, choices=("pyperf", "csv", "json"))
     export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
     export.set_defaults(handler=_cmd_export)
 
@@ -276,8 +290,34 @@ def _print_runs(files: list[driver.RunFile], err: Console) -> int:
     return EXIT_FAILED if any(f.failed for f in files) else 0
 
 
+#: ``--latest all``, as the parser holds it (``None`` is: not given).
+_ALL = 0
+
+
+def _latest(text: str) -> int:
+    """``--latest``: a positive count, or ``all`` (:data:`_ALL`)."""
+    return _ALL if text == "all" else _positive(text)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
 def _cmd_report(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    info = bench.report(inputs=args.inputs or [Path("results")], output=args.output)
+    # --since alone means every run since then; neither option, the latest run
+    if args.latest is None:
+        latest = None if args.since is not None else 1
+    else:
+        latest = None if args.latest == _ALL else args.latest
+    info = bench.report(
+        inputs=args.inputs or [Path("results")],
+        output=args.output,
+        latest=latest,
+        since=args.since,
+    )
     shown = 5
     for warning in info.warnings[:shown]:
         _warn(err, warning)
@@ -381,7 +421,11 @@ def _cmd_validate(args: argparse.Namespace, err: Console, argv: list[str]) -> in
 
 
 def _cmd_export(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
-    export = {"pyperf": bench.export_pyperf, "csv": bench.export_csv}[args.format]
+    export = {
+        "pyperf": bench.export_pyperf,
+        "csv": bench.export_csv,
+        "json": bench.export_summary,
+    }[args.format]
     info = export(inputs=args.inputs or [Path("results")], output=args.output)
     for note in info.skipped:
         err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)

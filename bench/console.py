@@ -136,9 +136,10 @@ def _metric_row(m: Metric) -> list[str]:
 def slowdown_tables(
     document: RunDocument, analysed: Sequence[cells.Cell] | None = None
 ) -> list[Table]:
-    """At a glance, per scenario with a native baseline: how many times slower than native
-    each variant is on its headline metric (1.0 = the same, below 1 = faster), the cell
-    the report's summary shows (:func:`bench.analysis.cells.analyse`).
+    """At a glance, per scenario with a native baseline: how many times slower or faster
+    than native each variant is on its headline metric, in the one wording
+    (:func:`bench.analysis.stats.format_slowdown`), the cell the report's summary shows
+    (:func:`bench.analysis.cells.analyse`).
 
     Rows are the scenario's other varying parameters, columns the baseline parameter's
     values; a variant and its baseline must agree on every other parameter. *analysed*:
@@ -169,7 +170,7 @@ def slowdown_tables(
         if not shown:
             continue
         table = Table(
-            title=escape(f"{scenario}: times slower than {key}={native} (1.0 = same; < 1 faster)"),
+            title=escape(f"{scenario}: times slower or faster than {key}={native}"),
             title_justify="left",
         )
         table.add_column("")
@@ -193,8 +194,10 @@ def _slowdown_cell(result: Result, base: Result | None, headline: cells.Cell | N
     factor = headline.vs_native.times_worse(headline.direction)
     if factor is None:
         return "[dim]–"
+    # one colour per factor, times and rates alike: slower warms, faster stays green
     style = "green" if factor <= 1.1 else "yellow" if factor <= 2 else "red"
-    return f"[{style}]{factor:.2f}×[/] [dim]{headline.metric}"
+    wording = format_slowdown(headline.vs_native.ratio, headline.direction, interval=False)
+    return f"[{style}]{wording}[/] [dim]{headline.metric}"
 
 
 def outcomes(document: RunDocument) -> list[str]:

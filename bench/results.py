@@ -73,7 +73,7 @@ class Metric:
             raise ValueError(f"metric {self.name!r}: unknown unit {self.unit!r} (valid: {UNITS})")
         if self.direction not in ("lower", "higher"):
             raise ValueError(f"metric {self.name!r}: direction must be 'lower' or 'higher'")
-        if not all(math.isfinite(s) for s in self.samples):
+        if not all(map(math.isfinite, self.samples)):
             raise ValueError(f"metric {self.name!r}: samples must be finite numbers")
 
     @classmethod
@@ -274,7 +274,7 @@ def _result(data: Any) -> Result:
                 name=str(m["name"]),
                 unit=str(m["unit"]),
                 direction=m["direction"],
-                samples=tuple(float(s) for s in m["samples"]),
+                samples=tuple(map(float, m["samples"])),
             )
             for m in _list(data, "metrics")
         ),

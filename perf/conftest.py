@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from perf.measure import Peak
+from perf.realshape import RealCorpus
 from perf.synthetic import Corpus
 
 _PEAKS = pytest.StashKey[list[Peak]]()
@@ -38,6 +39,18 @@ def pytest_terminal_summary(
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     """Synthetic results files, written on first use of each size and kept for the session."""
     return Corpus(tmp_path_factory.mktemp("synthetic-results"))
+
+
+@pytest.fixture(scope="session")
+def real_quick(tmp_path_factory: pytest.TempPathFactory) -> RealCorpus:
+    """Files shaped like real ``quick`` runs (:mod:`perf.realshape`), written on first use."""
+    return RealCorpus(tmp_path_factory.mktemp("realshape-quick"), "quick")
+
+
+@pytest.fixture(scope="session")
+def real_default(tmp_path_factory: pytest.TempPathFactory) -> RealCorpus:
+    """Files shaped like real ``default`` runs, 10 and 300 (about a million samples)."""
+    return RealCorpus(tmp_path_factory.mktemp("realshape-default"), "default", (10, 300))
 
 
 @pytest.fixture

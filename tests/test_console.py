@@ -233,4 +233,4 @@ def test_the_slowdown_factor_is_the_report_summarys_headline_metric() -> None:
         run_id="order", results=[timed("native", 0.1, 0.1), timed("container", 0.3, 0.2)]
     )
     (table,) = console.slowdown_tables(doc)
-    assert "2.00× end_to_end" in text(table)
+    assert "2.00× slower end_to_end" in text(table)

@@ -31,6 +31,7 @@ from plotly.offline import get_plotlyjs
 from bench.analysis.cells import sample_series as _sample_series
 from bench.analysis.frame import load_frame
 from bench.report import build_report
+from bench.report.selection import Selection
 from bench.results import Result, RunDocument, result_path, write_atomic
 from bench.validation import samples_result
 
@@ -194,14 +195,15 @@ def test_summary_shows_container_to_native_ratios(tmp_path: Path) -> None:
     summary = _section(page, "summary", "warnings")
     [row] = [r for r in _rows(summary) if r]
     assert row[:3] == ["startup", "network=bridge, runtime=container", "end_to_end"]
-    assert re.fullmatch(r"3× \[[\d.]+–[\d.]+\]", row[3])
+    # the one ratio wording: how many times slower, with its interval in the same words
+    assert re.fullmatch(r"3\.00× slower \[[\d.]+–[\d.]+\]", row[3])
     assert "Not measured in these results." in summary  # fileio, network
     # the raw-sample table of the end_to_end chart: medians in human units, the baseline
     charts = _rows(_section(page, "scenario-0", "outcomes"))
     native_label = "network=none, runtime=native"
     container_label = "network=bridge, runtime=container"
-    assert [native_label, "linux-native", "12", "100 ms"] in [r[:4] for r in charts]
-    assert [container_label, "linux-native", "12", "300 ms"] in [r[:4] for r in charts]
+    assert [native_label, "linux-native", "1", "12", "100 ms"] in [r[:5] for r in charts]
+    assert [container_label, "linux-native", "1", "12", "300 ms"] in [r[:5] for r in charts]
     assert [r[-1] for r in charts if r and r[0] == native_label] == ["baseline"]
     # the end_to_end chart draws every sample, each on its variant's row
     traces, layout = _figures(page)["box-0-0"]
@@ -329,9 +331,10 @@ def _validation_document(rng: np.random.Generator) -> RunDocument:
 def test_runs_without_a_native_comparison_are_left_out_of_an_area_summary(
     tmp_path: Path,
 ) -> None:
-    """A validation run has nothing to compare with native in startup and file I/O: no
-    empty column for it there, a line saying so, and its samples in its own sections."""
-    write_suite(tmp_path / "results", ["linux-native", "docker-desktop-mac"])
+    """A platform whose only run is a validation run has nothing to compare with native in
+    startup and file I/O: no empty column for it there, a line saying so, and its samples
+    in its own sections."""
+    write_suite(tmp_path / "results", ["docker-desktop-mac"])
     validation = _validation_document(np.random.default_rng(17))
     write_atomic(tmp_path / "results" / "validate.json", validation)
 
@@ -339,8 +342,8 @@ def test_runs_without_a_native_comparison_are_left_out_of_an_area_summary(
 
     page = (tmp_path / "page.html").read_text(encoding="utf-8")
     figures = _figures(page)
-    suite_runs = ["docker-desktop-mac", "linux-native (linux-native-0)"]  # in path order
-    label = "linux-native (validate-1)"
+    suite_runs = ["docker-desktop-mac"]
+    label = "linux-native"  # a column per platform, whatever its runs
 
     def columns(area: str) -> list[str]:
         return [x.replace("<br>", " ") for x in figures[f"heat-{area}"][0][0]["x"]]
@@ -361,7 +364,7 @@ def test_runs_without_a_native_comparison_are_left_out_of_an_area_summary(
     sections = _section(page, "warnings", "outcomes")
     for scenario in ("validate-startup", "validate-fileio", "validate-network"):
         assert f"{scenario} <span" in sections
-    assert [label, "30"] in [r[1:3] for r in _rows(sections) if r]
+    assert [label, "1", "30"] in [r[1:4] for r in _rows(sections) if r]
 
 
 # --- in a browser -----------------------------------------------------------------------
@@ -470,14 +473,14 @@ def _label_clashes(dom: str, div_id: str) -> list[tuple[str, str]]:
 
 @needs_browser
 def test_heatmap_row_labels_do_not_overlap(tmp_path: Path) -> None:
-    """Eight runs, three per platform with long run ids: the run labels over the columns
-    take room above the plot, and the rows' two-line labels still have theirs."""
+    """Eight runs of three platforms, every run summarised: the platform labels over the
+    columns take room above the plot, and the rows' two-line labels still have theirs."""
     for seed in range(8):
         platform = list(PLATFORMS)[seed % 3]
         document = default_suite(platform, seed=seed, run_id=f"2024-05-01T10-00-00-{seed:04d}")
         write_atomic(result_path(tmp_path / "results", platform, str(document.run["id"])), document)
     output = tmp_path / "page.html"
-    build_report(inputs=[tmp_path / "results"], output=output)
+    build_report(inputs=[tmp_path / "results"], output=output, selection=Selection(latest=None))
 
     run = _chromium(output, tmp_path / "profile", "--window-size=1280,2000", "--dump-dom")
 

@@ -20,9 +20,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from bench.analysis import advice, stats
+from bench.analysis import advice, batch, stats
 from bench.analysis.baseline import headlines, native_counterparts
-from bench.analysis.frame import samples_table
+from bench.analysis.frame import ok_results, variant_label
 from bench.results import RunDocument
 
 #: The columns that name one metric series of a run in the samples table.
@@ -64,6 +64,27 @@ def sample_series(
         key: Series(str(unit), str(direction), tuple(chunk.tolist()))
         for key, unit, direction, chunk in zip(names, units, directions, values, strict=True)
     }
+
+
+def document_series(documents: Iterable[RunDocument]) -> dict[tuple[str, ...], Series]:
+    """Each series of the ``ok`` results of *documents* by :data:`SERIES_KEYS`, read off the
+    documents themselves: the same series in the same order as :func:`sample_series` of
+    their samples table, without building the table (a metric recorded twice for one
+    variant of a run is one series, its samples in file order)."""
+    found: dict[tuple[str, ...], Series] = {}
+    for document, result in ok_results(documents):
+        run_id, label = str(document.run["id"]), variant_label(result.variant)
+        for metric in result.metrics:
+            if not metric.samples:
+                continue
+            key = (run_id, result.scenario, label, metric.name)
+            seen = found.get(key)
+            found[key] = (
+                Series(metric.unit, metric.direction, metric.samples)
+                if seen is None
+                else seen._replace(values=seen.values + metric.samples)
+            )
+    return found
 
 
 @dataclass(frozen=True)
@@ -112,7 +133,9 @@ class Cell:
     one without a counterpart, or when the counterpart has no samples of the metric.
     ``headline``: whether the metric is the one that stands for the variant (its scenario
     and variant label, over all runs analysed) in the comparison with native
-    (:func:`bench.analysis.baseline.headline_of`).
+    (:func:`bench.analysis.baseline.headline_of`). ``outliers``: how many samples lie
+    beyond Tukey's far-out fences (:func:`bench.analysis.batch.far_outliers`; the samples
+    the driver flags, never dropped).
     """
 
     run_id: str
@@ -125,26 +148,64 @@ class Cell:
     summary: stats.Summary
     vs_native: Versus | None
     headline: bool
+    outliers: int = 0
 
 
-def analyse(documents: Sequence[RunDocument], samples: pd.DataFrame | None = None) -> list[Cell]:
+def analyse(
+    documents: Sequence[RunDocument],
+    samples: pd.DataFrame | None = None,
+    *,
+    detail: Collection[str] | None = None,
+) -> list[Cell]:
     """Every metric series of the ``ok`` results of *documents*, first seen first, as
-    cells. *samples* is their samples table when already built
-    (:attr:`bench.analysis.frame.LoadedFrame.samples`); it is built here otherwise."""
-    series = sample_series(samples_table(documents) if samples is None else samples)
+    cells. *samples*, their samples table (:attr:`bench.analysis.frame.LoadedFrame.samples`),
+    is split into series when given; otherwise the series are read off the documents
+    (:func:`document_series`, the same series without building the table).
+
+    *detail*: the run ids analysed in full; of other runs only the headline series are
+    cells, compared with native by the ratio of medians alone (no bootstrap interval):
+    what a list of many runs shows. ``None``: every run in full.
+
+    The statistics are computed for all series at once (:mod:`bench.analysis.batch`):
+    the same numbers as one :func:`bench.analysis.stats.summarize` and one :func:`versus`
+    per series, at a fraction of the cost when there are many short series.
+    """
+    series = document_series(documents) if samples is None else sample_series(samples)
     counterparts = native_counterparts(documents)
-    natives: dict[tuple[str, ...], tuple[float, ...]] = {}
+    natives: dict[tuple[str, ...], tuple[str, ...]] = {}
     for key in series:
         run_id, scenario, variant, metric = key
         native = counterparts.get((run_id, scenario, variant))
-        found = series.get((run_id, scenario, native, metric)) if native else None
-        if found is not None and found.values:
-            natives[key] = found.values
+        found = (run_id, scenario, native, metric) if native else None
+        if found is not None and found in series:
+            natives[key] = found
     headline = headlines(((scenario, variant), metric) for _, scenario, variant, metric in natives)
+
+    def full(key: tuple[str, ...]) -> bool:
+        return detail is None or key[0] in detail
+
+    def shown(key: tuple[str, ...]) -> bool:
+        return full(key) or headline.get((key[1], key[2])) == key[3]
+
+    keys = [k for k in series if shown(k)]
+    keys_set = set(keys)
+    compared = [k for k in keys if k in natives]
+    needed = keys + [n for n in dict.fromkeys(natives[k] for k in compared) if n not in keys_set]
+    summary = dict(zip(needed, batch.summaries([series[k].values for k in needed]), strict=True))
+    against: dict[tuple[str, ...], Versus] = {}
+    for in_full in (True, False):
+        part = [k for k in compared if full(k) == in_full]
+        pairs = [(series[natives[k]].values, series[k].values) for k in part]
+        ratios = batch.ratios(pairs, resamples=stats.RESAMPLES if in_full else 0)
+        sizes = batch.sample_sizes(pairs)
+        against.update(
+            (key, Versus(summary[natives[key]].median, summary[key].median, ratio, size))
+            for key, ratio, size in zip(part, ratios, sizes, strict=True)
+        )
     cells = []
-    for key, (unit, direction, values) in series.items():
+    for key in keys:
+        unit, direction, values = series[key]
         run_id, scenario, variant, metric = key
-        native_values = natives.get(key)
         cells.append(
             Cell(
                 run_id=run_id,
@@ -154,9 +215,10 @@ def analyse(documents: Sequence[RunDocument], samples: pd.DataFrame | None = Non
                 unit=unit,
                 direction=direction,
                 values=values,
-                summary=stats.summarize(values),
-                vs_native=None if native_values is None else versus(native_values, values),
+                summary=summary[key],
+                vs_native=against.get(key),
                 headline=headline.get((scenario, variant)) == metric,
+                outliers=len(batch.far_outliers(values, summary[key])),
             )
         )
     return cells

@@ -1,9 +1,10 @@
 """The results frame: results files loaded into tidy pandas tables for analysis.
 
 :func:`load_frame` turns any number of results files and folders into one
-:class:`LoadedFrame`: a ``samples`` table with one row per raw sample, an ``outcomes``
-table with one row per result (so skipped and failed variants stay visible with their
-reasons), the validated documents, and a warning for every file that could not be used.
+:class:`LoadedFrame`: the validated documents, a warning for every file that could not be
+used, and, built when first asked for, a ``samples`` table with one row per raw sample and
+an ``outcomes`` table with one row per result (so skipped and failed variants stay
+visible with their reasons).
 A bad file never stops the others from loading: results are gathered from other
 people's machines, and one truncated upload must not hide the rest.
 
@@ -13,6 +14,7 @@ Variants are named by :func:`variant_label`, and shortened to what varies among 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -64,17 +66,32 @@ PARAM_PREFIX = "v_"
 class LoadedFrame:
     """Results loaded for analysis.
 
-    ``samples``: one row per raw sample of every ``ok`` result (:data:`SAMPLE_COLUMNS`,
-    then ``v_<param>`` per variant parameter; ``repetition`` counts from 1).
-    ``outcomes``: one row per result of any status (:data:`OUTCOME_COLUMNS`, then the
-    ``v_`` columns), in file order. ``documents``: the files that loaded, with their
-    paths. ``warnings``: one line per file or run that was skipped, naming it and why.
+    ``documents``: the files that loaded, with their paths. ``warnings``: one line per
+    file or run that was skipped, naming it and why. The tables are built from the
+    documents when first asked for (a report of many runs needs neither):
+    ``samples``, one row per raw sample of every ``ok`` result (:data:`SAMPLE_COLUMNS`,
+    then ``v_<param>`` per variant parameter; ``repetition`` counts from 1);
+    ``outcomes``, one row per result of any status (:data:`OUTCOME_COLUMNS`, then the
+    ``v_`` columns), in file order.
     """
 
-    samples: pd.DataFrame
-    outcomes: pd.DataFrame
     documents: tuple[tuple[Path, RunDocument], ...]
     warnings: tuple[str, ...]
+
+    @functools.cached_property
+    def samples(self) -> pd.DataFrame:
+        return samples_table(d for _, d in self.documents)
+
+    @functools.cached_property
+    def outcomes(self) -> pd.DataFrame:
+        return _table(_outcome_rows(d for _, d in self.documents), OUTCOME_COLUMNS)
+
+    @property
+    def n_samples(self) -> int:
+        """How many raw samples the ``ok`` results hold (the rows of ``samples``)."""
+        return sum(
+            len(m.samples) for _, r in ok_results(d for _, d in self.documents) for m in r.metrics
+        )
 
 
 def variant_label(variant: Mapping[str, Scalar]) -> str:
@@ -84,9 +101,25 @@ def variant_label(variant: Mapping[str, Scalar]) -> str:
     stored them in; values are written as in the results file (``true``, ``1``,
     ``bind``). The empty variant is ``"default"``.
     """
-    if not variant:
-        return "default"
-    return ", ".join(f"{key}={_param_text(variant[key])}" for key in sorted(variant))
+    # a report meets the same few hundred variants in every run and labels each several
+    # times: labels are kept by the dict's repr, which tells True from 1 and "1" from 1
+    key = repr(variant) if type(variant) is dict else None
+    found = _LABELS.get(key) if key is not None else None
+    if found is not None:
+        return found
+    label = (
+        ", ".join(f"{k}={_param_text(variant[k])}" for k in sorted(variant))
+        if variant
+        else "default"
+    )
+    if key is not None and len(_LABELS) < _LABELS_KEPT:
+        _LABELS[key] = label
+    return label
+
+
+#: Labels :func:`variant_label` keeps, by the repr of the variant's dict.
+_LABELS: dict[str, str] = {}
+_LABELS_KEPT = 4096
 
 
 def scenario_variants(
@@ -166,13 +199,7 @@ def load_frame(paths: Sequence[Path]) -> LoadedFrame:
             continue
         seen_runs[run_id] = path
         documents.append((path, document))
-    loaded = [document for _, document in documents]
-    return LoadedFrame(
-        samples=samples_table(loaded),
-        outcomes=_table(_outcome_rows(loaded), OUTCOME_COLUMNS),
-        documents=tuple(documents),
-        warnings=tuple(warnings),
-    )
+    return LoadedFrame(documents=tuple(documents), warnings=tuple(warnings))
 
 
 def _result_files(paths: Sequence[Path], warnings: list[str]) -> list[Path]:

@@ -11,7 +11,10 @@ The page, top to bottom: when a platform has several runs of a suite, its histor
 a summary (per area, each platform's container figures as a
 ratio to its own native baseline, as heatmaps and a table), warnings, one section per
 scenario (box plots of the raw samples with a table of medians and intervals under each),
-the results that were skipped or failed, and each run's environment.
+each platform's runs (every loaded run, with a selector showing one run's headline
+figures), the results that were skipped or failed, and each platform's environment.
+The summary and the scenario sections show each platform once, from the runs chosen by a
+:class:`~bench.report.selection.Selection` (default: its latest run).
 
 Everything read from results files is escaped: Jinja2 autoescaping for the page, and
 :func:`bench.report.figures.plot_text` for text that plotly draws (plotly reads a few
@@ -20,6 +23,7 @@ HTML tags in labels).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +34,9 @@ from plotly.offline import get_plotlyjs
 
 from bench.analysis import cells, invariants, stats
 from bench.analysis.frame import LoadedFrame, load_frame
-from bench.report import sections, trends
-from bench.report.figures import run_styles
+from bench.report import runs, sections, trends
+from bench.report.figures import POINTS_LIMIT, platform_styles
+from bench.report.selection import Selection, by_platform, select
 from bench.version import __version__
 
 
@@ -45,15 +50,19 @@ class ReportInfo:
     warnings: tuple[str, ...]
 
 
-def build_report(*, inputs: Sequence[Path], output: Path) -> ReportInfo:
+def build_report(
+    *, inputs: Sequence[Path], output: Path, selection: Selection | None = None
+) -> ReportInfo:
     """Build the HTML report of the results in *inputs* (files or folders) at *output*.
 
-    Unusable files are skipped and listed as warnings on the page and in the returned
-    :class:`ReportInfo`; no results at all still gives a page that says so. Parent
-    folders of *output* are created.
+    The summary and the scenario sections show each platform from its runs chosen by
+    *selection* (default: its latest run); every loaded run is listed per platform with
+    its own headline figures. Unusable files are skipped and listed as warnings on the
+    page and in the returned :class:`ReportInfo`; no results at all still gives a page
+    that says so. Parent folders of *output* are created.
     """
     loaded = load_frame(inputs)
-    page = _analyse(loaded)
+    page = _analyse(loaded, selection or Selection())
     warnings = _warnings(page)
     html = _render(page, warnings, inputs)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -61,35 +70,46 @@ def build_report(*, inputs: Sequence[Path], output: Path) -> ReportInfo:
     return ReportInfo(
         output=output,
         n_runs=len(loaded.documents),
-        n_samples=len(loaded.samples),
+        n_samples=loaded.n_samples,
         warnings=tuple(warnings),
     )
 
 
-def _analyse(loaded: LoadedFrame) -> sections.Page:
+def _analyse(loaded: LoadedFrame, selection: Selection) -> sections.Page:
     documents = [document for _, document in loaded.documents]
+    chosen = select(documents, selection)
+    selected = {str(d.run["id"]): d for s in chosen.values() for runs in s.values() for d in runs}
     return sections.Page(
         loaded=loaded,
-        runs=run_styles(documents),
-        scenarios=sections.scenarios(documents),
-        cells=cells.analyse(documents, loaded.samples),
+        selection=selection,
+        chosen=chosen,
+        styles=platform_styles(list(by_platform(documents))),
+        platform_of={str(d.run["id"]): str(d.platform["id"]) for d in documents},
+        scenarios=sections.scenarios(list(selected.values())),
+        cells=cells.analyse(documents, detail=set(selected)),
     )
 
 
 def _warnings(page: sections.Page) -> list[str]:
-    """The page's warnings: files that could not be used, what the cells break of the
-    advice rules, and the invariants each run breaks."""
+    """The page's warnings: files that could not be used, and for the selected runs what
+    the cells break of the advice rules and the invariants the runs break, worded per
+    platform as the page shows them (a rule broken in several selected runs of a platform
+    is one warning over all their series; an invariant, one line saying in how many)."""
     found = list(page.loaded.warnings)
     found.extend(
         cells.cell_warnings(
-            page.cells,
+            page.selected_cells(),
             labels={s.name: s.short for s in page.scenarios},
-            runs={run_id: style.label for run_id, style in page.runs.items()},
+            runs=page.platform_of,
             imported=cells.imported_runs(d for _, d in page.loaded.documents),
         )
     )
-    for path, document in page.loaded.documents:
-        found.extend(f"{path.name}: {w}" for w in invariants.check(document))
+    for platform in page.chosen:
+        documents = page.runs_of(platform)
+        broken = Counter(w for d in documents for w in dict.fromkeys(invariants.check(d)))
+        for warning, count in broken.items():
+            runs = f" (in {count} of {len(documents)} runs)" if len(documents) > 1 else ""
+            found.append(f"{platform}: {warning}{runs}")
     return found
 
 
@@ -107,13 +127,18 @@ def _render(page: sections.Page, warnings: Sequence[str], inputs: Sequence[Path]
         inputs=[str(p) for p in inputs],
         has_results=has_results,
         plotly_js=Markup(get_plotlyjs()) if has_results else None,  # noqa: S704 -- plotly's own code
-        series=list(page.runs.values()),
+        n_runs=len(page.loaded.documents),
+        n_platforms=len(page.styles),
+        selection=page.selection.describe(),
+        series=list(page.styles.values()),
         areas=sections.summary(page) if has_results else [],
         trends=trends.section([d for _, d in page.loaded.documents]),
         sections=sections.scenario_sections(page) if has_results else [],
-        outcomes=sections.outcomes(page),
-        environments=sections.environments(page),
+        platforms=runs.runs(page) if has_results else [],
+        outcomes=runs.outcomes(page),
+        environments=runs.environments(page),
         warnings=warnings,
         cv_warn=f"{stats.CV_WARN:.0%}",
         resamples=stats.RESAMPLES,
+        points_limit=POINTS_LIMIT,
     )

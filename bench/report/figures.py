@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +22,9 @@ import numpy.typing as npt
 import plotly.io
 from markupsafe import Markup
 
+from bench.analysis.batch import far_outliers
 from bench.analysis.cells import Cell, grouped
 from bench.metrics import METRICS, format_value
-from bench.results import RunDocument
 
 #: Okabe & Ito's colour-blind-safe palette (2008), most distinct first, without yellow
 #: (too faint on white); each series also gets its own marker symbol.
@@ -71,28 +70,24 @@ _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 
 @dataclass(frozen=True)
 class RunStyle:
-    """One run as drawn: its label (the platform id, plus the run id when a platform has
-    several runs), colour and marker symbol, and its place in load order."""
+    """One platform as drawn: its label (the platform id), colour and marker symbol, and
+    its place on the page (first seen first)."""
 
-    run_id: str
+    key: str
     label: str
     colour: str
     symbol: str
     position: int
 
 
-def run_styles(documents: Sequence[RunDocument]) -> dict[str, RunStyle]:
-    """Label, colour, symbol and position of each run, by run id, in load order."""
-    platforms = [str(d.platform["id"]) for d in documents]
-    runs_of = Counter(platforms)
-    styles: dict[str, RunStyle] = {}
-    for i, (document, platform) in enumerate(zip(documents, platforms, strict=True)):
-        run_id = str(document.run["id"])
-        label = platform if runs_of[platform] == 1 else f"{platform} ({run_id})"
-        styles[run_id] = RunStyle(
-            run_id, label, PALETTE[i % len(PALETTE)], SYMBOLS[i % len(SYMBOLS)], i
+def platform_styles(platforms: Sequence[str]) -> dict[str, RunStyle]:
+    """Label, colour, symbol and position of each platform id in *platforms*, in order."""
+    return {
+        platform: RunStyle(
+            platform, platform, PALETTE[i % len(PALETTE)], SYMBOLS[i % len(SYMBOLS)], i
         )
-    return styles
+        for i, platform in enumerate(platforms)
+    }
 
 
 # --- text on figures --------------------------------------------------------------------
@@ -173,19 +168,26 @@ def box_figure(
     variants: Sequence[str],
     labels: Mapping[str, str],
     cells: Sequence[Cell],
-    runs: Mapping[str, RunStyle],
+    *,
+    platform_of: Mapping[str, str],
+    styles: Mapping[str, RunStyle],
     div_id: str,
 ) -> Markup:
-    """Raw samples of one metric of a scenario: a horizontal box with all points per
-    variant and run, runs told apart by colour and marker symbol. *variants* are the
-    variants of *cells* in the order drawn, top first; *labels* their axis labels."""
+    """Raw samples of one metric of a scenario: a horizontal box per variant and platform
+    (the samples of its selected runs together), platforms told apart by colour and
+    marker symbol, with every sample drawn while a box has at most :data:`POINTS_LIMIT`;
+    a larger box is drawn from its quartiles alone. Samples beyond Tukey's far-out fences
+    of their own run are marked with :data:`OUTLIER_MARKER`. *variants* are the variants
+    of *cells* in the order drawn, top first; *labels* their axis labels; *platform_of*
+    maps a run id to its platform."""
     position = {v: i for i, v in enumerate(variants)}
-    by_run = grouped(cells, lambda c: c.run_id)
+    by_platform = grouped(cells, lambda c: platform_of[c.run_id])
     traces: list[dict[str, Any]] = []
-    for run_id, mine in sorted(by_run.items(), key=lambda item: runs[item[0]].position):
-        run = runs[run_id]
-        marker = {"color": run.colour, "symbol": run.symbol, "size": 7}
-        name = plot_text(run.label)
+    far: list[tuple[float, int]] = []
+    for platform, mine in sorted(by_platform.items(), key=lambda item: styles[item[0]].position):
+        style = styles[platform]
+        marker = {"color": style.colour, "symbol": style.symbol, "size": 7}
+        name = plot_text(style.label)
         # the legend shows the marker (colour and symbol), not a box icon
         traces.append(
             {
@@ -195,29 +197,16 @@ def box_figure(
                 "mode": "markers",
                 "marker": marker,
                 "name": name,
-                "legendgroup": run_id,
+                "legendgroup": platform,
             }
         )
-        traces.append(
-            {
-                "type": "box",
-                "x": _typed(np.array([v for c in mine for v in c.values], dtype=np.float64)),
-                "y": _typed(
-                    np.array([position[c.variant] for c in mine for _ in c.values], dtype=np.int16)
-                ),
-                "orientation": "h",
-                "name": name,
-                "legendgroup": run_id,
-                "showlegend": False,
-                "boxpoints": "all",
-                "jitter": 0.6,
-                "pointpos": 0,
-                "line": {"color": run.colour, "width": 1.5},
-                "fillcolor": "rgba(0,0,0,0)",
-                "marker": {**marker, "size": 6, "opacity": 0.75},
-                "hovertemplate": _hover(cells[0].unit),
-            }
+        pooled = grouped(mine, lambda c: c.variant)
+        traces.append(_box_trace(pooled, position, name, style, cells[0].unit))
+        far.extend(
+            (x, position[c.variant]) for c in mine for x in far_outliers(c.values, c.summary)
         )
+    if far:
+        traces.append(_outlier_trace(far, cells[0].unit))
     ticks = [_plot_label(labels[v]) for v in variants]
     layout = {
         "boxmode": "group",
@@ -237,8 +226,89 @@ def box_figure(
         },
         "xaxis": {**_value_axis(cells), "title": {"text": plot_text(_axis_title(cells[0]))}},
     }
-    row = max(12 + 18 * len(by_run), 8 + 16 * _label_lines(ticks))
+    row = max(12 + 18 * len(by_platform), 8 + 16 * _label_lines(ticks))
     return _figure_html({"data": traces, "layout": layout}, div_id, 110 + len(variants) * row)
+
+
+#: A box with more samples than this (several runs of a platform together) is drawn from
+#: its quartiles, without its points: a page of many runs stays small.
+POINTS_LIMIT = 300
+
+#: How a sample beyond its run's far-out fences is marked in the box plots.
+OUTLIER_MARKER: dict[str, Any] = {
+    "symbol": "circle-open",
+    "size": 13,
+    "color": "#C00000",
+    "line": {"width": 2},
+}
+
+
+def _box_trace(
+    pooled: Mapping[str, Sequence[Cell]],
+    position: Mapping[str, int],
+    name: str,
+    style: RunStyle,
+    unit: str,
+) -> dict[str, Any]:
+    """One platform's boxes, one per variant in *pooled* (variant -> its cells)."""
+    common: dict[str, Any] = {
+        "type": "box",
+        "orientation": "h",
+        "name": name,
+        "legendgroup": style.key,
+        "showlegend": False,
+        "line": {"color": style.colour, "width": 1.5},
+        "fillcolor": "rgba(0,0,0,0)",
+    }
+    sizes = {v: sum(c.summary.n for c in cs) for v, cs in pooled.items()}
+    if max(sizes.values()) <= POINTS_LIMIT:
+        return {
+            **common,
+            "x": _typed(np.array([x for cs in pooled.values() for c in cs for x in c.values])),
+            "y": _typed(
+                np.array(
+                    [position[v] for v, cs in pooled.items() for c in cs for _ in c.values],
+                    dtype=np.int16,
+                )
+            ),
+            "boxpoints": "all",
+            "jitter": 0.6,
+            "pointpos": 0,
+            "marker": {"color": style.colour, "symbol": style.symbol, "size": 6, "opacity": 0.75},
+            "hovertemplate": _hover(unit),
+        }
+    quartiles = {v: _quartiles(cs) for v, cs in pooled.items()}
+    return {
+        **common,
+        "y": [position[v] for v in pooled],
+        **{
+            key: [q[i] for q in quartiles.values()]
+            for i, key in enumerate(("lowerfence", "q1", "median", "q3", "upperfence"))
+        },
+        "hoverinfo": "x",
+    }
+
+
+def _quartiles(cells: Sequence[Cell]) -> tuple[float, ...]:
+    """Whisker ends (the most extreme samples within 1.5 IQR of the quartiles, as plotly
+    draws them), quartiles and median of the samples of *cells* together."""
+    values = np.sort(np.array([x for c in cells for x in c.values], dtype=np.float64))
+    q1, median, q3 = (float(q) for q in np.quantile(values, (0.25, 0.5, 0.75)))
+    inside = values[(values >= q1 - 1.5 * (q3 - q1)) & (values <= q3 + 1.5 * (q3 - q1))]
+    return float(inside[0]), q1, median, q3, float(inside[-1])
+
+
+def _outlier_trace(far: Sequence[tuple[float, int]], unit: str) -> dict[str, Any]:
+    """The samples beyond their run's far-out fences: value and variant position each."""
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "x": _typed(np.array([x for x, _ in far], dtype=np.float64)),
+        "y": _typed(np.array([y for _, y in far], dtype=np.int16)),
+        "marker": OUTLIER_MARKER,
+        "name": "outlier (beyond Q1 \N{MINUS SIGN} 3 IQR or Q3 + 3 IQR of its run)",
+        "hovertemplate": _hover(unit).replace("%{fullData.name}", "outlier"),
+    }
 
 
 def _hover(unit: str) -> str:
@@ -326,7 +396,7 @@ def heatmap(
         "zmax": limit,
         "xgap": 2,
         "ygap": 2,
-        "hovertemplate": "%{y}<br>%{x}: %{text} of native<extra></extra>",
+        "hovertemplate": "%{y}<br>%{x}: %{text} than native<extra></extra>",
         "colorbar": {
             "title": {"text": "vs native", "side": "right"},
             "tickvals": ticks,
@@ -342,8 +412,9 @@ def heatmap(
 
 
 def _scale_label(log2_cost: int) -> str:
-    """A colour-bar label: "2x worse", "same as native", "4x better" (with a times sign)."""
+    """A colour-bar label in the words of :func:`bench.analysis.stats.format_slowdown`:
+    "2x slower", "same as native", "4x faster" (with a times sign)."""
     if log2_cost == 0:
         return "same as native"
     factor = f"{2 ** abs(log2_cost)}\N{MULTIPLICATION SIGN}"
-    return f"{factor} {'worse' if log2_cost > 0 else 'better'}"
+    return f"{factor} {'slower' if log2_cost > 0 else 'faster'}"

@@ -1,16 +1,21 @@
 """The report's sections as template data: tables of text and figures, from a
-:class:`Page` (the loaded results and their :mod:`bench.analysis.cells`).
+:class:`Page` (the loaded results, the runs selected per platform and their
+:mod:`bench.analysis.cells`).
 
-Top to bottom as the page shows them: :func:`summary` (per area, each run's headline
+Top to bottom as the page shows them: :func:`summary` (per area, each platform's headline
 ratios to native as a heatmap and a table), :func:`scenario_sections` (per scenario, a box
-plot and a table per metric, and the conditions its results recorded), :func:`outcomes`
-(results skipped or failed) and :func:`environments` (each run's records).
+plot and a table per metric, and the conditions its results recorded); the runs, what was
+skipped or failed and the environments are in :mod:`bench.report.runs`.
+
+A platform's figure comes from its selected runs (:mod:`bench.report.selection`): with one
+run, that run's median and the ratio to native with its bootstrap interval; with several,
+the median of the runs' figures and the range from the lowest to the highest run.
 """
 
 from __future__ import annotations
 
-import json
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,16 +23,14 @@ from typing import Any
 from markupsafe import Markup
 
 from bench.analysis import advice, stats
-from bench.analysis.cells import Cell, Versus, grouped
+from bench.analysis.cells import Cell, grouped
 from bench.analysis.frame import LoadedFrame, scenario_variants, variant_label, varying_labels
 from bench.kinds import AREAS, is_native
 from bench.metrics import METRICS, format_value
 from bench.plan import Scalar
 from bench.report.figures import RunStyle, box_figure, heatmap
+from bench.report.selection import Selection, started
 from bench.results import RunDocument
-
-#: Environment fields stored as numbers in a unit, shown in human units.
-FIELD_UNITS: dict[str, str] = {"mem_total": "B", "memory_bytes": "B"}
 
 #: what a result records about the conditions it was measured in (its ``extra``), shown
 #: under each scenario: the same variant can mean other things on other platforms
@@ -85,36 +88,79 @@ def scenarios(documents: Sequence[RunDocument]) -> list[Scenario]:
 
 @dataclass(frozen=True)
 class Page:
-    """What the sections are drawn from: the loaded results, each run's style, the
-    scenarios and the analysed cells."""
+    """What the sections are drawn from: the loaded results; the selection and, per
+    platform and scenario, the selected runs (oldest first,
+    :func:`bench.report.selection.select`); each platform's style; the platform of every
+    run id; the scenarios of the selected runs; and the analysed cells of every run (all
+    metrics compared with native for the selected runs, the headline ones for the rest)."""
 
     loaded: LoadedFrame
-    runs: Mapping[str, RunStyle]
+    selection: Selection
+    chosen: Mapping[str, Mapping[str, Sequence[RunDocument]]]
+    styles: Mapping[str, RunStyle]
+    platform_of: Mapping[str, str]
     scenarios: Sequence[Scenario]
     cells: Sequence[Cell]
+
+    @property
+    def picked(self) -> set[tuple[str, str]]:
+        """The selected (run id, scenario) pairs."""
+        return {
+            (str(d.run["id"]), scenario)
+            for by_scenario in self.chosen.values()
+            for scenario, runs in by_scenario.items()
+            for d in runs
+        }
+
+    @property
+    def selected(self) -> set[str]:
+        """The run ids of the runs selected for any scenario."""
+        return {run_id for run_id, _ in self.picked}
+
+    def runs_of(self, platform: str) -> list[RunDocument]:
+        """*platform*'s runs selected for any scenario, oldest first."""
+        found = {str(d.run["id"]): d for runs in self.chosen[platform].values() for d in runs}
+        return sorted(found.values(), key=lambda d: (started(d), str(d.run["id"])))
+
+    def selected_cells(self) -> list[Cell]:
+        """The cells of the selected (run, scenario) pairs."""
+        picked = self.picked
+        return [c for c in self.cells if (c.run_id, c.scenario) in picked]
 
 
 # --- text -------------------------------------------------------------------------------
 
 
-def ratio_text(versus: Versus | None, *, interval: bool = True) -> str:
-    """The ratio to native, marked with a dagger when there are too few samples to tell."""
+def ratio_text(cell: Cell, *, interval: bool = True) -> str:
+    """*cell*'s ratio to native in the one wording (:func:`bench.analysis.stats.format_slowdown`),
+    marked with a dagger when there are too few samples to tell."""
+    versus = cell.vs_native
     if versus is None:
         return _UNSET
-    text = stats.format_ratio(versus.ratio, interval=interval)
+    text = stats.format_slowdown(versus.ratio, cell.direction, interval=interval)
     return f"{text} \N{DAGGER}" if versus.sample_size.too_few else text
 
 
-def _field_text(value: Any, unit: str | None = None) -> str:
-    """A field of a results file as text: numbers in *unit* when given, lists and objects
-    as compact JSON."""
-    if value is None or value == "":
-        return _UNSET
-    if isinstance(value, str):
-        return value
-    if unit is not None and isinstance(value, int | float) and not isinstance(value, bool):
-        return format_value(value, unit)
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+def platform_ratio(cells: Sequence[Cell]) -> stats.Ratio | None:
+    """The ratio to native a platform shows from its selected runs' *cells* (one metric of
+    one variant): one run's own ratio with its bootstrap interval; for several runs, the
+    median of their ratios, with the lowest and highest in place of the interval."""
+    ratios = [c.vs_native.ratio for c in cells if c.vs_native and c.vs_native.ratio]
+    if not ratios:
+        return None
+    if len(cells) == 1:
+        return ratios[0]
+    values = [r.value for r in ratios]
+    return stats.Ratio(statistics.median(values), (min(values), max(values)), ratios[0].confidence)
+
+
+def platform_ratio_text(cells: Sequence[Cell], *, interval: bool = True) -> str:
+    """:func:`platform_ratio` in the one wording; one run's as :func:`ratio_text`, several
+    runs' with their count ("1.20x slower [1.10-1.31] over 4 runs")."""
+    if len(cells) == 1:
+        return ratio_text(cells[0], interval=interval)
+    text = stats.format_slowdown(platform_ratio(cells), cells[0].direction, interval=interval)
+    return text if text == _UNSET else f"{text} over {len(cells)} runs"
 
 
 def _interval_text(summary: stats.Summary, unit: str) -> str:
@@ -128,23 +174,25 @@ def _interval_text(summary: stats.Summary, unit: str) -> str:
 
 
 def summary(page: Page) -> list[dict[str, Any]]:
-    """Per area: a heatmap and a table of the headline ratios to native of each run that
-    has any in that area, and the labels of the runs that have none (left out)."""
-    by_scenario = grouped(page.cells, lambda c: c.scenario)
+    """Per area: a heatmap and a table of the headline ratios to native of each platform
+    that has any in that area (from its selected runs), and the platforms that have none
+    (left out)."""
+    by_scenario = grouped(page.selected_cells(), lambda c: c.scenario)
     areas = []
     for kind, heading in AREAS:
         of_kind = [s for s in page.scenarios if s.kind == kind]
-        headline: dict[tuple[str, str, str], Cell] = {}
+        headline: dict[tuple[str, str, str], list[Cell]] = {}
         for scenario in of_kind:
             labels = _container_labels(scenario)
             for cell in by_scenario.get(scenario.name, ()):
-                if cell.headline:
-                    headline[(scenario.name, labels[cell.variant], cell.run_id)] = cell
+                if cell.headline and cell.vs_native is not None:
+                    key = (scenario.name, labels[cell.variant], page.platform_of[cell.run_id])
+                    headline.setdefault(key, []).append(cell)
         rows = list(dict.fromkeys((s, v) for s, v, _ in headline))
-        # a run with no comparison here (a validation run, one that did not measure this
-        # area) would be an empty column
-        compared = {run_id for _, _, run_id in headline}
-        shown = {k: s for k, s in page.runs.items() if k in compared}
+        # a platform with no comparison here (a validation run, one that did not measure
+        # this area) would be an empty column
+        compared = {platform for _, _, platform in headline}
+        shown = {k: s for k, s in page.styles.items() if k in compared}
         areas.append(
             {
                 "id": f"area-{kind}",
@@ -152,7 +200,7 @@ def summary(page: Page) -> list[dict[str, Any]]:
                 "has_scenarios": bool(of_kind),
                 "figure": _heatmap(rows, headline, shown, f"heat-{kind}") if rows else None,
                 "table": _summary_table(rows, headline, shown),
-                "left_out": [s.label for k, s in page.runs.items() if k not in compared],
+                "left_out": [s.label for k, s in page.styles.items() if k not in compared],
             }
         )
     return areas
@@ -176,49 +224,55 @@ def _labels_within(scenario: Scenario, variants: Sequence[str]) -> dict[str, str
 
 def _heatmap(
     rows: Sequence[tuple[str, str]],
-    cells: Mapping[tuple[str, str, str], Cell],
-    runs: Mapping[str, RunStyle],
+    cells: Mapping[tuple[str, str, str], Sequence[Cell]],
+    platforms: Mapping[str, RunStyle],
     div_id: str,
 ) -> Markup:
     """The area's heatmap (:func:`bench.report.figures.heatmap`): a row per (scenario,
-    variant), a column per run in *runs*."""
+    variant), a column per platform in *platforms*."""
     z: list[list[float | None]] = []
     text: list[list[str]] = []
     for scenario, variant in rows:
-        found = [cells.get((scenario, variant, run_id)) for run_id in runs]
+        found = [cells.get((scenario, variant, platform), ()) for platform in platforms]
         z.append([_heat_value(c) for c in found])
-        text.append(["" if c is None else ratio_text(c.vs_native, interval=False) for c in found])
+        text.append([platform_ratio_text(c, interval=False) if c else "" for c in found])
     return heatmap(
         [f"{scenario}: {variant}" for scenario, variant in rows],
-        [s.label for s in runs.values()],
+        [s.label for s in platforms.values()],
         z,
         text,
         div_id,
     )
 
 
-def _heat_value(cell: Cell | None) -> float | None:
-    """log2 of how much worse than native *cell* is (positive: worse), whatever the
-    metric's direction; ``None`` without a ratio to native."""
-    versus = cell.vs_native if cell is not None else None
-    if cell is None or versus is None or versus.ratio is None:
+def _heat_value(cells: Sequence[Cell]) -> float | None:
+    """log2 of how many times slower than native the shown ratio is (positive: slower,
+    negative: faster), whatever the metric's direction, so one colour means one factor
+    for times and rates alike; ``None`` without a ratio to native."""
+    ratio = platform_ratio(cells) if cells else None
+    if ratio is None or ratio.value <= 0:
         return None
-    worse = versus.times_worse(cell.direction)
-    return None if worse is None else math.log2(worse)
+    worse = ratio.value if cells[0].direction == "lower" else 1.0 / ratio.value
+    return math.log2(worse)
 
 
 def _summary_table(
     rows: Sequence[tuple[str, str]],
-    headline: Mapping[tuple[str, str, str], Cell],
-    runs: Mapping[str, RunStyle],
+    headline: Mapping[tuple[str, str, str], Sequence[Cell]],
+    platforms: Mapping[str, RunStyle],
 ) -> Table:
     body = []
     for scenario, variant in rows:
-        found = [headline.get((scenario, variant, run_id)) for run_id in runs]
-        metric = next(c.metric for c in found if c is not None)
-        ratios = [_UNSET if c is None else ratio_text(c.vs_native) for c in found]
+        found = [headline.get((scenario, variant, platform), ()) for platform in platforms]
+        metric = next(c[0].metric for c in found if c)
+        ratios = [platform_ratio_text(c) if c else _UNSET for c in found]
         body.append((scenario, variant, metric, *ratios))
-    headers = ("scenario", "variant", "metric", *(f"{s.label} vs native" for s in runs.values()))
+    headers = (
+        "scenario",
+        "variant",
+        "metric",
+        *(f"{s.label} vs native" for s in platforms.values()),
+    )
     return Table(headers, tuple(body), nowrap_from=2)
 
 
@@ -226,13 +280,14 @@ def _summary_table(
 
 
 def scenario_sections(page: Page) -> list[dict[str, Any]]:
-    """One section per scenario, areas in :data:`AREAS` order, then any other kinds."""
+    """One section per scenario of the selected runs, areas in :data:`AREAS` order, then
+    any other kinds."""
     order = [kind for kind, _ in AREAS]
     ordered = sorted(
         page.scenarios,
         key=lambda s: order.index(s.kind) if s.kind in order else len(order),
     )
-    by_scenario = grouped(page.cells, lambda c: c.scenario)
+    by_scenario = grouped(page.selected_cells(), lambda c: c.scenario)
     sections = []
     for number, scenario in enumerate(ordered):
         by_metric = grouped(by_scenario.get(scenario.name, ()), lambda c: c.metric)
@@ -244,7 +299,7 @@ def scenario_sections(page: Page) -> list[dict[str, Any]]:
                 "shared": scenario.shared,
                 "conditions": _conditions(page, scenario),
                 "charts": [
-                    _chart(scenario, by_metric[metric], page.runs, f"box-{number}-{i}")
+                    _chart(page, scenario, by_metric[metric], f"box-{number}-{i}")
                     for i, metric in enumerate(_metric_order(list(by_metric)))
                 ],
             }
@@ -253,20 +308,21 @@ def scenario_sections(page: Page) -> list[dict[str, Any]]:
 
 
 def _conditions(page: Page, scenario: Scenario) -> Table | None:
-    """One row per variant and run, with the :data:`CONDITIONS` the results recorded
-    (only the columns some result has); None when none recorded any."""
+    """One row per variant and platform, with the :data:`CONDITIONS` its selected runs'
+    results recorded (the latest run's where they differ; only the columns some result
+    has); None when none recorded any."""
     found: dict[tuple[str, str], dict[str, str]] = {}
-    for _, document in page.loaded.documents:
-        run = page.runs[str(document.run["id"])].label
-        for result in document.results:
-            if result.scenario != scenario.name or result.status != "ok":
-                continue
-            values = {
-                key: _condition_text(result.extra[key])
-                for key, _ in CONDITIONS
-                if result.extra.get(key) is not None
-            }
-            found[(scenario.short[variant_label(result.variant)], run)] = values
+    for platform, by_scenario in page.chosen.items():
+        for document in by_scenario.get(scenario.name, ()):
+            for result in document.results:
+                if result.scenario != scenario.name or result.status != "ok":
+                    continue
+                values = {
+                    key: _condition_text(result.extra[key])
+                    for key, _ in CONDITIONS
+                    if result.extra.get(key) is not None
+                }
+                found[(scenario.short[variant_label(result.variant)], platform)] = values
     keys = [key for key, _ in CONDITIONS if any(key in v for v in found.values())]
     if not keys:
         return None
@@ -274,7 +330,8 @@ def _conditions(page: Page, scenario: Scenario) -> Table | None:
     return Table(
         ("variant", "platform", *(names[k] for k in keys)),
         tuple(
-            (variant, run, *(v.get(k, "–") for k in keys)) for (variant, run), v in found.items()
+            (variant, platform, *(v.get(k, "–") for k in keys))
+            for (variant, platform), v in found.items()
         ),
     )
 
@@ -300,111 +357,84 @@ def _metric_order(seen: Sequence[str]) -> list[str]:
     return sorted(seen, key=key)
 
 
-def _chart(
-    scenario: Scenario, cells: Sequence[Cell], runs: Mapping[str, RunStyle], div_id: str
-) -> dict[str, Any]:
+def _chart(page: Page, scenario: Scenario, cells: Sequence[Cell], div_id: str) -> dict[str, Any]:
     place = {variant: i for i, variant in enumerate(scenario.variants)}
-    ordered = sorted(cells, key=lambda c: (place[c.variant], runs[c.run_id].position))
+    styles = page.styles
+    ordered = sorted(
+        cells, key=lambda c: (place[c.variant], styles[page.platform_of[c.run_id]].position)
+    )
     variants = list(dict.fromkeys(c.variant for c in ordered))
     labels = _labels_within(scenario, variants)
     return {
         "metric": cells[0].metric,
-        "figure": box_figure(variants, labels, ordered, runs, div_id),
-        "table": _cell_table(scenario, labels, ordered, runs),
+        "figure": box_figure(
+            variants, labels, ordered, platform_of=page.platform_of, styles=styles, div_id=div_id
+        ),
+        "table": _cell_table(page, scenario, labels, ordered),
     }
 
 
 def _cell_table(
-    scenario: Scenario,
-    labels: Mapping[str, str],
-    cells: Sequence[Cell],
-    runs: Mapping[str, RunStyle],
+    page: Page, scenario: Scenario, labels: Mapping[str, str], cells: Sequence[Cell]
 ) -> Table:
-    """Summary statistics of each variant and run in human units; the "vs native" column
-    only where some row has a native baseline or is one."""
+    """Summary statistics of each variant and platform in human units; the "vs native"
+    column only where some row has a native baseline or is one. A platform with several
+    selected runs shows the median of their medians, and the lowest to highest run median
+    in place of the interval."""
     headers: tuple[str, ...] = (
         "variant",
         "platform",
+        "runs",
         "n",
         "median",
         "95 % interval",
         "IQR",
         "CV",
+        "outliers",
         "vs native",
     )
+    groups = grouped(cells, lambda c: f"{c.variant}\0{page.platform_of[c.run_id]}")
     rows: list[tuple[str, ...]] = []
     classes = []
-    for cell in cells:
-        s = cell.summary
+    for group in groups.values():
+        first = group[0]
+        native = scenario.is_native(first.variant)
         rows.append(
             (
-                labels[cell.variant],
-                runs[cell.run_id].label,
-                str(s.n),
-                format_value(s.median, cell.unit),
-                _interval_text(s, cell.unit),
-                format_value(s.iqr, cell.unit),
-                _UNSET if s.cv is None else f"{s.cv:.1%}",
-                "baseline" if scenario.is_native(cell.variant) else ratio_text(cell.vs_native),
+                labels[first.variant],
+                page.platform_of[first.run_id],
+                str(len(group)),
+                *_spread(group),
+                str(sum(c.outliers for c in group)),
+                "baseline" if native else platform_ratio_text(group),
             )
         )
-        classes.append("warn" if advice.too_variable(s, cell.unit) else "")
+        classes.append("warn" if any(advice.too_variable(c.summary, c.unit) for c in group) else "")
     if all(row[-1] == _UNSET for row in rows):
         headers, rows = headers[:-1], [row[:-1] for row in rows]
     return Table(headers, tuple(rows), tuple(classes), nowrap_from=1)
 
 
-# --- outcomes and environments ----------------------------------------------------------
-
-
-def outcomes(page: Page) -> Table:
-    """Results that were skipped or failed, with their reasons."""
-    frame = page.loaded.outcomes
-    failed = frame[frame["status"] != "ok"]
-    rows = tuple(
-        (
-            page.runs[str(row.run_id)].label,
-            str(row.scenario),
-            str(row.variant),
-            str(row.status),
-            str(row.reason),
+def _spread(cells: Sequence[Cell]) -> tuple[str, str, str, str, str]:
+    """n, median, interval, IQR and CV of one variant on one platform: one run's own; for
+    several runs, the samples counted together, the median of the run medians, their
+    range, and no IQR or CV (a spread across runs is not one run's noise)."""
+    unit = cells[0].unit
+    if len(cells) == 1:
+        s = cells[0].summary
+        return (
+            str(s.n),
+            format_value(s.median, unit),
+            _interval_text(s, unit),
+            format_value(s.iqr, unit),
+            _UNSET if s.cv is None else f"{s.cv:.1%}",
         )
-        for row in failed.itertuples()
+    medians = [c.summary.median for c in cells]
+    low, high = format_value(min(medians), unit), format_value(max(medians), unit)
+    return (
+        str(sum(c.summary.n for c in cells)),
+        format_value(statistics.median(medians), unit),
+        f"runs {low} \N{EN DASH} {high}",
+        _UNSET,
+        _UNSET,
     )
-    return Table(
-        ("platform", "scenario", "variant", "status", "reason"),
-        rows,
-        tuple(str(row.status) for row in failed.itertuples()),
-    )
-
-
-def environments(page: Page) -> list[dict[str, Any]]:
-    """Each run's record: platform and its detection reasons, engine, host, tools."""
-    return [
-        {
-            "label": page.runs[str(document.run["id"])].label,
-            "path": str(path),
-            "run": _fields(document.run),
-            "platform": _fields(document.platform, omit=("detection",)),
-            "detection": [str(reason) for reason in document.platform.get("detection") or ()],
-            "engine": _fields(document.engine, omit=("raw_info",)),
-            "host": _fields(document.host),
-            "tools": sorted(
-                {
-                    f"{t.get('name', '?')} {t.get('version', '?')}"
-                    for r in document.results
-                    if (t := r.tool)
-                }
-            ),
-        }
-        for path, document in page.loaded.documents
-    ]
-
-
-def _fields(record: Mapping[str, Any], omit: Sequence[str] = ()) -> list[tuple[str, str]]:
-    """A record's fields as text, sizes in human units (:data:`FIELD_UNITS`)."""
-    return [
-        (str(key), _field_text(value, FIELD_UNITS.get(str(key))))
-        for key, value in record.items()
-        if key not in omit
-    ]
