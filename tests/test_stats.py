@@ -187,12 +187,6 @@ def test_ratio_of_medians_point_value_and_edge_cases() -> None:
     assert constant is not None and constant.ci == (1.5, 1.5)
 
 
-def test_format_ratio() -> None:
-    assert stats.format_ratio(stats.Ratio(1.23456, (1.1, 1.4), 0.95)) == "1.23× [1.1–1.4]"
-    assert stats.format_ratio(stats.Ratio(1.23456, (1.1, 1.4), 0.95), interval=False) == "1.23×"
-    assert stats.format_ratio(None) == "–"
-
-
 def test_mann_whitney_flags_a_real_shift() -> None:
     rng = np.random.default_rng(3)
     a = rng.lognormal(0.0, 0.5, 30)

@@ -111,18 +111,6 @@ class SampleSizeCheck:
         return f"too few samples to tell: need {self.needed} per side, have {self.have}"
 
 
-def format_ratio(ratio: Ratio | None, *, interval: bool = True) -> str:
-    """A ratio with its interval, ``1.23x [1.10-1.40]`` written with a multiplication sign
-    and an en dash (without the interval when *interval* is false or there is none); an
-    en dash alone when there is no ratio."""
-    if ratio is None:
-        return _DASH
-    text = f"{ratio.value:.3g}{_TIMES}"
-    if ratio.ci is None or not interval:
-        return text
-    return f"{text} [{ratio.ci[0]:.3g}{_DASH}{ratio.ci[1]:.3g}]"
-
-
 def format_slowdown(ratio: Ratio | None, direction: str, *, interval: bool = True) -> str:
     """The one way a ratio to a baseline is worded (terminal, report, compare, exports):
     how many times slower or faster than the baseline, whatever the metric's *direction*.
