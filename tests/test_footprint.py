@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -20,13 +21,13 @@ from bench.environment import hostside
 from bench.environment.hostside import Proc, Reading, Where
 from bench.environment.platform import PLATFORM_IDS
 from bench.workloads.footprint import summarise
-from tests.conftest import FIXTURES
 
+CAPTURE = Path(__file__).parent / "fixtures" / "proc" / "processes-linux-native.json"
 WORKDIR = "/root/.cache/crossdock"
 
 
 def captured() -> tuple[list[Proc], int, int]:
-    data = json.loads((FIXTURES / "proc" / "processes-linux-native.json").read_text())
+    data = json.loads(CAPTURE.read_text())
     procs = [
         Proc(p["pid"], p["ppid"], p["name"], tuple(p["argv"]), p["created"])
         for p in data["processes"]
