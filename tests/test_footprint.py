@@ -153,6 +153,11 @@ def test_desktop_process_names_from_public_reports_are_found(
     assert found.role == role
 
 
+def test_docker_desktops_root_owned_network_helper_is_left_out() -> None:
+    vmnetd = Proc(501, 1, "com.docker.vmnetd", (), 1.0)
+    assert hostside.match(hostside.PROCESSES["docker-desktop-mac"], [vmnetd], Where(WORKDIR)) == []
+
+
 def test_lima_and_colima_vms_are_told_apart_by_their_folders() -> None:
     lima = Proc(1, 0, "qemu-system-aarch64", ("qemu-system-aarch64", "-pidfile",
                 "/Users/u/.lima/default/qemu.pid"), 1.0)  # fmt: skip

@@ -58,7 +58,9 @@ _QEMU = r"qemu-system-[\w-]+"
 _VZ = Rule("vm", r"com\.apple\.Virtualization\.VirtualMachine")
 _WSL_VM = Rule("vm", r"vmmem(WSL)?")  # the WSL2 VM: every running distro, not only Docker's
 _DESKTOP = (
-    Rule("helper", r"com\.docker\.[\w.-]+"),  # backend, build, virtualization, vpnkit, ...
+    # backend, build, virtualization, vpnkit, ...; not the root-owned network helper
+    # com.docker.vmnetd, which a user cannot read (it would make every figure absent)
+    Rule("helper", r"com\.docker\.(?!vmnetd\b)[\w.-]+"),
     Rule("helper", r"Docker( Desktop)?( Helper.*)?"),
     Rule("helper", r"vpnkit"),
 )
