@@ -3,7 +3,8 @@
 The Linux process list is a real capture (``fixtures/proc/processes-linux-native.json``,
 its ``how`` says how it was taken): dockerd, its containerd and shims, and a container
 whose process is named ``dockerd``. The reference VM's command lines are those its
-``boot.sh`` starts (qemu with a user-network port forward and a virtiofsd socket). For
+``boot.sh`` starts (qemu with a user-network port forward and a virtiofsd socket); a
+real QEMU process (no machine, paused) and virtiofsd are found and read live. For
 macOS and Windows no captured process list was found: the names used there are the
 process names quoted in the public reports cited beside each test, matched one by one;
 the table's rows for those systems are otherwise untested here.
@@ -11,10 +12,16 @@ the table's rows for those systems are otherwise untested here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from bench.environment import hostside
@@ -122,9 +129,13 @@ def test_the_reference_vm_is_found_by_its_forwarded_port_and_its_virtiofsd_by_it
 
 
 def test_crossdocks_own_vm_is_found_by_the_work_directory_whatever_its_endpoint() -> None:
-    vm = reference_vm(f"{WORKDIR}/vm", 40123)
-    found = hostside.match(hostside.PROCESSES["linux-vm"], vm, Where(WORKDIR, None))
-    assert {(m.proc.pid, m.role) for m in found} == {(9001, "vm"), (9000, "helper")}
+    for folder in (f"{WORKDIR}/vm", f"{WORKDIR}-vm"):  # inside it, or the sibling
+        vm = reference_vm(folder, 40123)
+        found = hostside.match(hostside.PROCESSES["linux-vm"], vm, Where(WORKDIR, None))
+        assert {(m.proc.pid, m.role) for m in found} == {(9001, "vm"), (9000, "helper")}
+    # a folder whose name merely starts like it is not crossdock's
+    other = reference_vm(f"{WORKDIR}2/vm", 40123)
+    assert hostside.match(hostside.PROCESSES["linux-vm"], other, Where(WORKDIR, None)) == []
 
 
 @pytest.mark.parametrize(
@@ -203,3 +214,91 @@ def test_a_process_that_refuses_makes_both_metrics_absent_with_its_name() -> Non
 def test_a_window_without_the_engines_processes_measures_nothing() -> None:
     values, absent, _ = summarise([(0.0, Reading()), (1.0, Reading())], 0.0)
     assert values == {} and "no process" in absent["host_cpu"]
+
+
+@pytest.fixture
+def live_vm(tmp_path: Path) -> Iterator[tuple[Path, list[int]]]:
+    """A real QEMU process laid out as crossdock's VM (its files in ``crossdock-vm``
+    beside the work directory, renamed by ``process=``, a virtiofsd on its socket), with
+    no machine to run: (the work directory, [qemu pid, virtiofsd pid])."""
+    qemu, virtiofsd = shutil.which("qemu-system-x86_64"), Path("/usr/lib/qemu/virtiofsd")
+    if qemu is None or not virtiofsd.is_file():
+        pytest.skip("needs qemu-system-x86_64 and /usr/lib/qemu/virtiofsd (qemu-system-x86)")
+    workdir, vm = tmp_path / "crossdock", tmp_path / "crossdock-vm"
+    (vm / "share").mkdir(parents=True)
+    workdir.mkdir()
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        started.append(
+            subprocess.Popen(
+                [str(virtiofsd), f"--socket-path={vm}/vfs.sock", "-o", f"source={vm}/share"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        for _ in range(100):
+            if (vm / "vfs.sock").exists():
+                break
+            time.sleep(0.05)
+        started.insert(
+            0,
+            subprocess.Popen(
+                [
+                    qemu,
+                    "-name",
+                    "crossdock-test,process=crossdock-test",
+                    "-machine",
+                    "none",
+                    "-S",
+                    "-nodefaults",
+                    "-display",
+                    "none",
+                    "-m",
+                    "16",
+                    "-chardev",
+                    f"socket,id=c0,path={vm}/vfs.sock",
+                    "-pidfile",
+                    f"{vm}/qemu.pid",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ),
+        )
+        for _ in range(200):  # until QEMU is up and virtiofsd has forked for it
+            if (vm / "qemu.pid").exists() and psutil.Process(started[1].pid).children():
+                break
+            time.sleep(0.05)
+        yield workdir, [started[0].pid, started[1].pid]
+    finally:
+        children = [] if len(started) < 2 else psutil.Process(started[-1].pid).children()
+        for process in started:
+            process.terminate()
+            process.wait(timeout=10)
+        for child in children:  # virtiofsd's sandboxed half, once QEMU connected
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.terminate()
+                child.wait(timeout=10)
+
+
+def test_a_running_vm_and_its_virtiofsd_are_found_and_read(
+    live_vm: tuple[Path, list[int]],
+) -> None:
+    workdir, (qemu, virtiofsd) = live_vm
+    poller = hostside.Poller(hostside.PROCESSES["linux-vm"], Where(str(workdir)))
+    found = {m.proc.pid: m for m in poller.processes()}
+    assert found[qemu].role == "vm" and found[qemu].proc.name == "crossdock-test"
+    helpers = {virtiofsd, *(c.pid for c in psutil.Process(virtiofsd).children())}
+    assert {pid for pid, m in found.items() if m.role == "helper"} == helpers
+    reading = poller.read()
+    (key,) = [k for k in reading.rss if k[0] == qemu]
+    assert reading.rss[key] == pytest.approx(vm_rss(qemu), rel=0.1)
+    values, absent, by_role = summarise([(0.0, reading), (1.0, poller.read())], 0.0)
+    assert absent == {} and set(by_role) == {"vm", "helper"}
+    assert values["host_rss"] >= vm_rss(qemu)
+
+
+def vm_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for pid {pid}")

@@ -4,9 +4,11 @@
 platform id (DESIGN 3.3): a process belongs when its name matches a row's ``name``
 (a regular expression matched in full, case-insensitively, on the name without a
 Windows ``.exe``) and, where the row has one, its command line contains a match of the
-row's ``argv``. ``argv`` may name what only the measuring run knows: ``{workdir}``
-(crossdock's work directory, where crossdock's own VM keeps its disk, sockets and
-pidfile), ``{port}`` (the TCP port of the engine's endpoint, which a QEMU user-network
+row's ``argv`` (the name is the process's, or its executable's: QEMU's
+``process=NAME`` renames the process). ``argv`` may name what only the measuring run
+knows: ``{workdir}`` (crossdock's work directory, or a sibling folder named after it such
+as ``~/.cache/crossdock-vm``, where crossdock's own VM keeps its disk, sockets, pidfile
+and ssh key), ``{port}`` (the TCP port of the engine's endpoint, which a QEMU user-network
 VM forwards with ``hostfwd``) and ``{vm_dirs}`` (the folders of the files and sockets
 the matched VM process names: ``path=``, ``file=``, ``-pidfile``, so a virtiofsd serving
 that VM's socket is found wherever the VM lives).
@@ -197,14 +199,14 @@ def match(rules: Sequence[Rule], procs: Iterable[Proc], where: Where) -> list[Ma
     table = {p.pid: p for p in procs}
     excluded = _container_processes(table)
     found: dict[int, Matched] = {}
-    values = {"workdir": re.escape(where.workdir), "port": _port(where.port), "vm_dirs": "(?!)"}
+    values = {"workdir": _workdir(where.workdir), "port": _port(where.port), "vm_dirs": "(?!)"}
     for rule in rules:  # rows in order: a VM row fills {vm_dirs} for the helpers after it
         name = re.compile(rule.name, re.IGNORECASE)
         argv = re.compile(rule.argv.format(**values)) if rule.argv else None
         for proc in table.values():
             if proc.pid in found or proc.pid in excluded:
                 continue
-            if not name.fullmatch(_bare(proc.name)):
+            if not any(name.fullmatch(n) for n in _names(proc)):
                 continue
             if argv is not None and not argv.search(" ".join(proc.argv)):
                 continue
@@ -217,6 +219,19 @@ def match(rules: Sequence[Rule], procs: Iterable[Proc], where: Where) -> list[Ma
 
 def _bare(name: str) -> str:
     return name[:-4] if name.lower().endswith(".exe") else name
+
+
+def _names(proc: Proc) -> tuple[str, ...]:
+    """What a process is called: its name, and its executable's (QEMU's ``-name
+    ...,process=NAME`` renames the process but not its executable)."""
+    exe = _bare(PurePath(proc.argv[0].replace("\\", "/")).name) if proc.argv else ""
+    return (_bare(proc.name), exe) if exe else (_bare(proc.name),)
+
+
+def _workdir(workdir: str) -> str:
+    """A regex for crossdock's work directory or a sibling named after it (where
+    crossdock's VM keeps its disk, sockets and pidfile: ``~/.cache/crossdock-vm``)."""
+    return re.escape(workdir.rstrip("/\\")) + r"(?:-[\w.]+)?(?=[/\\,\s]|$)"
 
 
 def _port(port: int | None) -> str:
