@@ -92,6 +92,13 @@ _DEFS = (
         headline=True,
     ),
     MetricDef(
+        "host_pss",
+        "B",
+        "lower",
+        "proportional set size of the engine's host-side processes, summed at the window's "
+        "end (Linux): shared pages split between their sharers",
+    ),
+    MetricDef(
         "host_cpu",
         "%",
         "lower",

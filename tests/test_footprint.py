@@ -190,16 +190,22 @@ def reading(rows: dict[tuple[int, float], tuple[int, float]]) -> Reading:
 def test_the_window_takes_the_peak_memory_and_the_cpu_used_in_it() -> None:
     started = 100.0
     old, born = (1, 50.0), (2, 101.0)  # running before the window; born in it
+    last = reading({old: (1100, 10.8)})  # the newborn ended after 0.2 s of CPU
+    last.pss[old] = 700
     polls = [
         (0.0, reading({old: (1000, 10.0)})),
         (1.0, reading({old: (1000, 10.5), born: (500, 0.2)})),
-        (2.0, reading({old: (1100, 10.8)})),  # the newborn ended after 0.2 s of CPU
+        (2.0, last),
     ]
     values, absent, by_role = summarise(polls, started)
     assert values["host_rss"] == 1500.0  # the poll with both, not the last one
+    assert values["host_pss"] == 700.0  # read at the end of the window
     assert by_role == {"engine": 1500}
     assert values["host_cpu"] == pytest.approx(100.0 * (0.8 + 0.2) / 2.0)
     assert absent == {}
+    last.pss_missing = "the proportional set size is a Linux figure"
+    values, absent, _ = summarise(polls, started)
+    assert "host_pss" not in values and absent == {"host_pss": last.pss_missing}
 
 
 def test_a_process_that_refuses_makes_both_metrics_absent_with_its_name() -> None:
@@ -207,7 +213,7 @@ def test_a_process_that_refuses_makes_both_metrics_absent_with_its_name() -> Non
     denied.denied["vmmem (pid 4242)"] = "access denied"
     values, absent, _ = summarise([(0.0, reading({(1, 1.0): (1000, 1.0)})), (1.0, denied)], 0.0)
     assert values == {}
-    assert set(absent) == {"host_rss", "host_cpu"}
+    assert set(absent) == {"host_rss", "host_pss", "host_cpu"}
     assert "vmmem (pid 4242): access denied" in absent["host_rss"]
 
 
@@ -292,9 +298,12 @@ def test_a_running_vm_and_its_virtiofsd_are_found_and_read(
     reading = poller.read()
     (key,) = [k for k in reading.rss if k[0] == qemu]
     assert reading.rss[key] == pytest.approx(vm_rss(qemu), rel=0.1)
-    values, absent, by_role = summarise([(0.0, reading), (1.0, poller.read())], 0.0)
+    end = poller.read(pss=True)
+    values, absent, by_role = summarise([(0.0, reading), (1.0, end)], 0.0)
     assert absent == {} and set(by_role) == {"vm", "helper"}
     assert values["host_rss"] >= vm_rss(qemu)
+    # shared pages are split between their sharers: the PSS sum is at most the RSS sum
+    assert 0 < values["host_pss"] <= sum(end.rss.values())
 
 
 def vm_rss(pid: int) -> int:

@@ -64,6 +64,9 @@ def test_idle_and_churn_windows_on_the_live_engine(
         metrics = {m.name: m for m in result.metrics}
         assert metrics["host_rss"].unit == "B" and metrics["host_cpu"].unit == "%"
         assert len(metrics["host_rss"].samples) == 2
+        # shared pages split between sharers: never more than the plain sum at the peak
+        assert min(metrics["host_pss"].samples) > 0
+        assert max(metrics["host_pss"].samples) <= max(metrics["host_rss"].samples)
         # the sum holds at least the serving dockerd as the kernel counts it now
         assert min(metrics["host_rss"].samples) > 0.5 * vm_rss(native.pid)
         assert all(c >= 0 for c in metrics["host_cpu"].samples)

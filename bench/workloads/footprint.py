@@ -9,6 +9,12 @@ Desktop's, OrbStack's, colima's, Rancher Desktop's or Podman's on macOS and Wind
 found and read every :data:`POLL_S` seconds with psutil:
 
 - ``host_rss``: their resident memory, summed per poll; the largest sum of the window.
+  Pages shared between them (the shims' common binary, guest memory a virtiofsd maps)
+  count once per process.
+- ``host_pss`` (Linux): their proportional set size, summed at the window's last poll:
+  each shared page split between its sharers, so the sum is what they hold together.
+  Read once per window (it costs a read of each process's ``smaps_rollup``); absent with
+  the reason on macOS and Windows.
 - ``host_cpu``: the CPU time they used in the window over its wall time (100 % is one
   core). A process born in the window counts from zero; one that ends in it counts up to
   its last poll, so processes that live less than a poll are missed (a lower bound).
@@ -54,7 +60,7 @@ class FootprintWorkload:
             float, 5.0, minimum=1.0, maximum=600.0, help="seconds observed per sample"
         ),
     }
-    metrics: tuple[str, ...] = ("host_rss", "host_cpu", "throughput")
+    metrics: tuple[str, ...] = ("host_rss", "host_pss", "host_cpu", "throughput")
 
     def __init__(self) -> None:
         self._poller: hostside.Poller | None = None
@@ -110,7 +116,7 @@ class FootprintWorkload:
             while True:
                 polls.append((time.monotonic(), poller.read()))
                 if stop.wait(POLL_S):
-                    polls.append((time.monotonic(), poller.read()))
+                    polls.append((time.monotonic(), poller.read(pss=True)))
                     return
 
         started = time.time()
@@ -170,16 +176,21 @@ def summarise(
             f"not every engine process could be read ({named}); "
             "run crossdock as root / administrator"
         )
-        return {}, {"host_rss": reason, "host_cpu": reason}, {}
+        return {}, dict.fromkeys(("host_rss", "host_pss", "host_cpu"), reason), {}
     readings = [(t, r) for t, r in polls if r.rss]
     if not readings:
         reason = "no process of the engine was found during the window"
-        return {}, {"host_rss": reason, "host_cpu": reason}, {}
+        return {}, dict.fromkeys(("host_rss", "host_pss", "host_cpu"), reason), {}
     peak = max(readings, key=lambda tr: sum(tr[1].rss.values()))[1]
     by_role: dict[str, int] = {}
     for key, rss in peak.rss.items():
         by_role[peak.roles[key]] = by_role.get(peak.roles[key], 0) + rss
     values = {"host_rss": float(sum(peak.rss.values()))}
+    end = readings[-1][1]
+    if end.pss_missing or not end.pss:
+        absent["host_pss"] = end.pss_missing or "not read in this window"
+    else:
+        values["host_pss"] = float(sum(end.pss.values()))
     first: dict[tuple[int, float], float] = {}
     last: dict[tuple[int, float], float] = {}
     for index, (_, reading) in enumerate(readings):
