@@ -78,6 +78,7 @@ class FootprintWorkload:
         return True
 
     def prepare(self, ctx: RunContext, scenario: Scenario, variants: Sequence[Variant]) -> None:
+        self._why = None
         engine = ctx.require_engine()
         platform_id = platform_record(engine).id
         rules = hostside.rules_for(platform_id)
@@ -110,14 +111,18 @@ class FootprintWorkload:
             raise SampleError("the engine's processes were not looked for")
         window = float(variant["window"])
         polls: list[tuple[float, hostside.Reading]] = []
+        failed: list[Exception] = []
         stop = threading.Event()
 
         def poll() -> None:
-            while True:
-                polls.append((time.monotonic(), poller.read()))
-                if stop.wait(POLL_S):
-                    polls.append((time.monotonic(), poller.read(pss=True)))
-                    return
+            try:
+                while True:
+                    polls.append((time.monotonic(), poller.read()))
+                    if stop.wait(POLL_S):
+                        polls.append((time.monotonic(), poller.read(pss=True)))
+                        return
+            except Exception as e:  # noqa: BLE001 - handed to the sampling thread below
+                failed.append(e)
 
         started = time.time()
         thread = threading.Thread(target=poll, name="crossdock-footprint", daemon=True)
@@ -130,6 +135,8 @@ class FootprintWorkload:
         finally:
             stop.set()
             thread.join()
+        if failed:
+            raise SampleError(f"reading the engine's processes failed: {failed[0]}")
         values, absent, by_role = summarise(polls, started)
         if variant["load"] == "churn":
             values["throughput"] = ran / elapsed
