@@ -67,7 +67,7 @@ def run(
     out: Path = _RESULTS,
     contexts: Sequence[str] = (),
     allow_no_engine: bool = False,
-    expect_platform: str | None = None,
+    expect_platform: str | Sequence[str] | None = None,
     target_ci: float | None = None,
     max_repeat: int = 200,
     max_time: float = 1800,

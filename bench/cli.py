@@ -179,9 +179,11 @@ def _add_run(sub: Any) -> None:
     )
     run.add_argument(
         "--expect-platform",
+        action="append",
         metavar="ID",
         choices=PLATFORM_IDS,
-        help="fail (exit 3) unless the engine is this platform, e.g. linux-native",
+        help="fail (exit 3) unless the engine is this platform, e.g. linux-native; "
+        "repeated, one per --context in the same order",
     )
     run.add_argument(
         "--target-ci",

@@ -23,8 +23,8 @@ class Kind:
     workload: str
     #: the variant parameter and value that mark the native baseline: every other variant
     #: of a scenario can be divided by the baseline variant that agrees with it on all
-    #: other parameters
-    baseline: tuple[str, Scalar]
+    #: other parameters; ``None`` for a kind with no native counterpart
+    baseline: tuple[str, Scalar] | None
     #: the heading of the report's summary area for this kind, or ``None`` for no area
     area: str | None
     #: variant parameters added after results of this kind were first written, with what
@@ -57,11 +57,14 @@ KINDS: Mapping[str, Kind] = {
             "Network",
         ),
         Kind("command", "bench.workloads.command:CommandWorkload", ("target", "native"), None),
+        Kind("footprint", "bench.workloads.footprint:FootprintWorkload", None, None),
     )
 }
 
 #: kind -> (parameter, value) of its native baseline variant.
-BASELINES: Mapping[str, tuple[str, Scalar]] = {k.name: k.baseline for k in KINDS.values()}
+BASELINES: Mapping[str, tuple[str, Scalar]] = {
+    k.name: k.baseline for k in KINDS.values() if k.baseline is not None
+}
 
 #: kind -> parameters added after schema version 1 with the value earlier results had.
 ADDED_PARAMS: Mapping[str, Mapping[str, Scalar]] = {

@@ -83,6 +83,28 @@ _DEFS = (
     MetricDef("receiver_cpu", "%", "lower", "iperf3: receiving process CPU time / wall time"),
     MetricDef("rtt_p50", "s", "lower", "1-byte TCP request/response: median round trip", True),
     MetricDef("rtt_p99", "s", "lower", "1-byte TCP request/response: 99th percentile round trip"),
+    # --- footprint: the engine's processes on the host ---
+    MetricDef(
+        "host_rss",
+        "B",
+        "lower",
+        "resident memory of the engine's host-side processes, summed; the window's peak",
+        headline=True,
+    ),
+    MetricDef(
+        "host_pss",
+        "B",
+        "lower",
+        "proportional set size of the engine's host-side processes, summed at the window's "
+        "end (Linux): shared pages split between their sharers",
+    ),
+    MetricDef(
+        "host_cpu",
+        "%",
+        "lower",
+        "CPU time of the engine's host-side processes / wall time (100 % = one core)",
+        headline=True,
+    ),
 )
 
 METRICS: dict[str, MetricDef] = {m.name: m for m in _DEFS}

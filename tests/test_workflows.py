@@ -29,6 +29,7 @@ import pytest
 from bench.cli import _parser
 from bench.environment import engine
 from bench.environment.platform import PLATFORM_IDS
+from bench.environment.records import platform_record
 
 REPO = Path(__file__).parent.parent
 WORKFLOWS = REPO / ".github" / "workflows"
@@ -41,6 +42,7 @@ SELF_HOSTED_LABELS = ("docker-desktop",)
 #: what each bench cell must expect: one cell per platform (DESIGN 5)
 EXPECTED_PLATFORMS = {
     "linux-native",
+    "lima",
     "colima",
     "unknown",
     "wsl2-engine",
@@ -208,10 +210,22 @@ class Cell:
     artifact: str
 
     @property
+    def expects(self) -> tuple[str, ...]:
+        """Every --expect-platform, in order (one per --context when several)."""
+        return tuple(self._args.expect_platform or ())
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        return tuple(self._args.context)
+
+    @property
     def expect(self) -> str | None:
-        args = _parser().parse_args(["run", *self.run_args, "--out", "results"])
-        expect: str | None = args.expect_platform
-        return expect
+        """The platform a cell of one engine expects; None for a cell of several."""
+        return self.expects[0] if len(self.expects) == 1 else None
+
+    @property
+    def _args(self) -> Any:
+        return _parser().parse_args(["run", *self.run_args, "--out", "results"])
 
     @property
     def self_hosted(self) -> bool:
@@ -246,9 +260,11 @@ def cells() -> list[Cell]:
 
 def test_each_cell_states_the_platform_it_expects() -> None:
     found = cells()
-    assert {cell.expect for cell in found} == EXPECTED_PLATFORMS
+    assert {platform for cell in found for platform in cell.expects} == EXPECTED_PLATFORMS
     for cell in found:
-        assert cell.expect in PLATFORM_IDS, cell
+        assert cell.expects and set(cell.expects) <= set(PLATFORM_IDS), cell
+        # a cell of several engines expects one platform per context, in their order
+        assert len(cell.expects) in (1, len(cell.contexts)), cell
         # a cell that may find no engine says so, and then only expects none (or, on
         # the Windows runners, the Windows-containers engine it records as a skip)
         if "--allow-no-engine" in cell.run_args:
@@ -300,6 +316,44 @@ def test_fork_pull_requests_cannot_reach_self_hosted_runners() -> None:
         condition = document["jobs"][cell.job]["if"]
         assert re.search(r"vars\.CROSSDOCK_\w+_RUNNER == 'true'", condition), condition
         assert "!github.event.pull_request.head.repo.fork" in condition, condition
+
+
+def cell_steps(cell: str) -> list[str]:
+    """The scripts of the hosted job's steps that run only for *cell* (its setup)."""
+    job = load(BENCH)["jobs"]["hosted"]
+    return [str(s.get("run", "")) for s in steps(job) if f"'{cell}'" in str(s.get("if", ""))]
+
+
+def test_a_vm_backed_product_is_measured_beside_the_native_engine_on_one_runner() -> None:
+    (cell,) = (c for c in cells() if "lima" in c.expects)
+    assert str(cell.runs_on).startswith("ubuntu")
+    assert dict(zip(cell.contexts, cell.expects, strict=True)) == {
+        "default": "linux-native",
+        "lima-docker": "lima",
+    }
+    (setup,) = cell_steps(cell.name)
+    assert 'KERNEL=="kvm"' in setup  # the runner's user may use KVM: no emulation
+    assert "limactl start --name=docker" in setup
+    assert "docker context create lima-docker" in setup
+    assert "$HOME/.lima/docker/sock/docker.sock" in setup
+
+
+def test_the_macos_cells_install_every_native_tool_but_busybox() -> None:
+    job = load(BENCH)["jobs"]["hosted"]
+    (install,) = (
+        str(s["run"]) for s in steps(job) if str(s.get("if", "")) == "runner.os == 'macOS'"
+    )
+    assert install.split()[:2] == ["brew", "install"]
+    assert {"fio", "iperf3"} <= set(install.split()[2:])
+
+
+def test_the_windows_containers_cell_waits_for_its_engine() -> None:
+    (setup,) = cell_steps("windows-containers")
+    assert "Start-Service docker" in setup
+    # polled until it answers, and a cell whose engine never answers fails
+    assert re.search(r"while \(\$true\) \{\s*docker version", setup)
+    assert "if ($LASTEXITCODE -eq 0) { break }" in setup
+    assert "throw" in setup
 
 
 # --- bench.yml: the merged report and its publication -------------------------------------
@@ -428,6 +482,42 @@ def test_the_engine_cell_expects_what_this_engine_is(
     assert detect.stdout.splitlines()[0] == cell.expect == "linux-native"
 
 
+@pytest.mark.engine
+def test_several_engines_each_expect_their_own_platform(
+    tmp_path: Path, live_engine: engine.Engine, no_leftovers: None
+) -> None:
+    """What the lima cell relies on: the Nth --expect-platform holds for the Nth --context,
+    checked before anything is measured; a count that fits neither rule is bad input."""
+    if platform_record(live_engine).id != "linux-native":
+        pytest.skip("needs the linux-native engine of the ubuntu cell")
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY, encoding="utf-8")
+    out = tmp_path / "results"
+    base = ["run", str(scenario), "--repeat", "1", "--warmup", "0", "--out", str(out)]
+    both = ["--context", "default", "--context", "default"]
+    mismatch = _crossdock(
+        *base, *both, "--expect-platform", "linux-native", "--expect-platform", "lima",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert mismatch.returncode == 3, mismatch.stderr
+    assert "expected platform 'lima' on context 'default' but found 'linux-native'" in (
+        mismatch.stderr
+    )
+    assert not out.exists()  # nothing was measured
+    uneven = _crossdock(
+        *base, "--context", "default", "--expect-platform", "linux-native",
+        "--expect-platform", "lima", cwd=tmp_path,
+    )  # fmt: skip
+    assert uneven.returncode == 2, uneven.stderr
+    assert "2 expected platforms for 1 engines" in uneven.stderr
+    matched = _crossdock(
+        *base, *both, "--expect-platform", "linux-native", "--expect-platform", "linux-native",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert matched.returncode == 0, matched.stderr
+    assert len(list(out.rglob("*.json"))) == 2
+
+
 TINY = """
 kind = "startup"
 name = "startup-tiny"
@@ -452,7 +542,7 @@ def test_the_report_job_reads_artifacts_as_download_artifact_lays_them_out(
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     downloads = workspace / download_step()["with"]["path"]
-    by_platform = {c.expect: c for c in cells()}
+    by_platform = {c.expect: c for c in cells() if c.expect}
     made = [
         (by_platform["linux-native"], None),
         (by_platform["unknown"], NO_ENGINE),

@@ -61,7 +61,7 @@ def run(
     out: Path = Path("results"),
     contexts: Sequence[str] = (),
     allow_no_engine: bool = False,
-    expect_platform: str | None = None,
+    expect_platform: str | Sequence[str] | None = None,
     adaptive: Adaptive | None = None,
     argv: Sequence[str] = (),
     progress: Progress | None = None,
@@ -77,13 +77,15 @@ def run(
     and cleaning up. *on_file* is told each results path as soon as it exists.
     With *expect_platform*, an engine detected as another platform raises
     :class:`PlatformMismatchError` before anything is measured (a CI cell that should have
-    had an engine fails loudly instead of recording a skip).
+    had an engine fails loudly instead of recording a skip): one id holds for every engine;
+    several, one per context in order (a native and a VM-backed engine side by side).
     """
     plan = resolve(scenarios, suite=suite, repeat=repeat, warmup=warmup)
+    expected = _expected_per_engine(expect_platform, contexts)
     scratch_root()
     engines = _connect_all(contexts, allow_no_engine)
-    if expect_platform is not None:
-        _check_expected(engines, expect_platform)
+    for engine_, platform_id in zip(engines, expected, strict=False):
+        _check_expected(engines, platform_id, only=engine_)
     extra = _run_record(plan, adaptive)
     sessions = [
         open_session(eng=eng, context=context, out=out, argv=argv, run_extra=extra)
@@ -191,17 +193,42 @@ def _usable(eng: Engine) -> Engine:
     )
 
 
+def _expected_per_engine(
+    expect_platform: str | Sequence[str] | None, contexts: Sequence[str]
+) -> list[str]:
+    """The platform id each engine must be, in the order of *contexts* (one engine when
+    none is named); empty when nothing is expected."""
+    if expect_platform is None:
+        return []
+    ids = [expect_platform] if isinstance(expect_platform, str) else list(expect_platform)
+    engines = max(1, len(contexts))
+    if len(ids) == 1:
+        return ids * engines
+    if len(ids) != engines:
+        raise BadInputError(
+            f"{len(ids)} expected platforms for {engines} engines: give one for all, "
+            "or one per --context in the same order"
+        )
+    return ids
+
+
 def _check_expected(
-    engines: Sequence[tuple[str | None, Engine | NoEngineError]], expected: str
+    engines: Sequence[tuple[str | None, Engine | NoEngineError]],
+    expected: str,
+    *,
+    only: tuple[str | None, Engine | NoEngineError] | None = None,
 ) -> None:
-    for _, eng in engines:
+    """Raise :class:`PlatformMismatchError` (closing every engine) unless each of
+    *engines*, or only the one *only* names, is platform *expected*."""
+    for context, eng in [only] if only is not None else engines:
         found = platform_record(eng)
         if found.id != expected:
             for _, other in engines:
                 if isinstance(other, Engine):
                     other.close()
+            where = f" on context {context!r}" if context else ""
             raise PlatformMismatchError(
-                f"expected platform {expected!r} but found {found.id!r} "
+                f"expected platform {expected!r}{where} but found {found.id!r} "
                 f"({'; '.join(found.detection)}). Nothing was measured."
             )
 
