@@ -25,6 +25,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -45,7 +46,7 @@ RUN_COUNT_LIMIT = 100
 
 
 @dataclass(frozen=True)
-class RunCountCheck:
+class RunCountCheck(stats.SampleSizeCheck):
     """Whether there are runs enough on each side to tell the two sides apart.
 
     ``needed`` is the smallest per-side run count at which the observed difference, with
@@ -54,20 +55,7 @@ class RunCountCheck:
     (no difference, or one far inside the spread). ``have`` is the smaller side's count.
     """
 
-    needed: int | None
-    have: int
-
-    @property
-    def too_few(self) -> bool:
-        """More runs would be needed before a difference of this size could show."""
-        return self.needed is not None and self.have < self.needed
-
-    @property
-    def advice(self) -> str:
-        """What to do about the run count; empty when it is enough."""
-        if not self.too_few:
-            return ""
-        return f"too few runs to tell: need {self.needed} per side, have {self.have}"
+    UNITS: ClassVar[str] = "runs"
 
 
 @dataclass(frozen=True)

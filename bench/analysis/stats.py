@@ -19,7 +19,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -103,12 +103,15 @@ class SampleSizeCheck:
         """More samples would be needed before a difference of this size could show."""
         return self.needed is not None and self.have < self.needed
 
+    #: what is counted: the units of ``needed`` and ``have`` in :attr:`advice`
+    UNITS: ClassVar[str] = "samples"
+
     @property
     def advice(self) -> str:
-        """What to do about the sample size; empty when it is enough."""
+        """What to do about the count; empty when it is enough."""
         if not self.too_few:
             return ""
-        return f"too few samples to tell: need {self.needed} per side, have {self.have}"
+        return f"too few {self.UNITS} to tell: need {self.needed} per side, have {self.have}"
 
 
 def format_slowdown(ratio: Ratio | None, direction: str, *, interval: bool = True) -> str:
