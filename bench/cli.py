@@ -20,7 +20,7 @@ from rich.markup import escape
 import bench
 from bench import scenarios, signals
 from bench.environment.platform import PLATFORM_IDS
-from bench.errors import BadInputError, CrossdockError, ResultsWriteError
+from bench.errors import BadInputError, CrossdockError
 from bench.version import __version__
 
 if TYPE_CHECKING:
@@ -359,6 +359,7 @@ def _cmd_history(args: argparse.Namespace, err: Console) -> int:
     import warnings
 
     from bench.regressions import render, to_json
+    from bench.results import write_json
 
     if args.history is None or args.a is not None:
         raise BadInputError("--history DIR takes no A or B")
@@ -371,20 +372,12 @@ def _cmd_history(args: argparse.Namespace, err: Console) -> int:
         print(json.dumps(to_json(found), indent=1))
         return 0
     if args.json is not None:
-        _write_json(Path(args.json), to_json(found))
+        write_json(Path(args.json), to_json(found))
         err.print(f"calls and trends written to {escape(args.json)}")
     out = Console(width=None if sys.stdout.isatty() else 160)
     for part in render(found):
         out.print(part, highlight=False)
     return 0
-
-
-def _write_json(path: Path, document: object) -> None:
-    """*document* as JSON at *path*; a failed write is a results-write error (exit 1)."""
-    try:
-        path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    except OSError as error:
-        raise ResultsWriteError(f"cannot write {path}: {error.strerror or error}") from error
 
 
 def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:

@@ -23,7 +23,6 @@ discovery rate of 5 %). :func:`render` lays the rows out as a terminal table and
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,10 +32,11 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from bench import results
 from bench.analysis import inference, stats
 from bench.analysis.cells import Series, sample_series, versus
 from bench.analysis.frame import LoadedFrame, load_frame, short_labels
-from bench.errors import ResultsError, ResultsWriteError
+from bench.errors import ResultsError
 from bench.metrics import format_value
 
 _KEY = ("scenario", "variant", "metric")
@@ -295,12 +295,7 @@ def to_json(rows: Sequence[ComparisonRow], *, a: Path, b: Path) -> dict[str, Any
 def write_json(rows: Sequence[ComparisonRow], *, a: Path, b: Path, output: Path) -> None:
     """Write :func:`to_json`'s document to *output* (its folder created); a failure to
     write raises :class:`ResultsWriteError`."""
-    text = json.dumps(to_json(rows, a=a, b=b), indent=1) + "\n"
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise ResultsWriteError(f"{output}: cannot write ({e.strerror})") from None
+    results.write_json(output, to_json(rows, a=a, b=b))
 
 
 def _json_row(row: ComparisonRow) -> dict[str, Any]:

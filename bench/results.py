@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from bench.errors import ResultsError
+from bench.errors import ResultsError, ResultsWriteError
 from bench.kinds import ADDED_PARAMS, KINDS
 from bench.metrics import UNITS, Direction, metric
 from bench.plan import Scalar
@@ -186,6 +186,18 @@ def write_atomic(path: Path, document: RunDocument) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(path: Path, document: Any) -> None:
+    """Write a JSON *document* that is not a results file (a comparison, the calls of a
+    history) to *path*, its folder created; a failure to write raises
+    :class:`ResultsWriteError` naming the path."""
+    text = json.dumps(document, indent=1, allow_nan=False) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise ResultsWriteError(f"{path}: cannot write ({e.strerror or e})") from None
 
 
 def redact_home(value: Any, home: str | None = None) -> Any:
