@@ -35,9 +35,9 @@ from bench.report.figures import (
 from bench.report.sections import Table
 from bench.results import RunDocument
 
-#: At most this many of the latest runs of a platform and suite are drawn (two years of
+#: At most this many of the latest runs of a platform and suite are drawn (a year of
 #: weekly runs); calls are made over all of them.
-DRAWN_RUNS = 104
+DRAWN_RUNS = 52
 
 #: Ring colours of the runs after a call.
 CALL_COLOURS = {"regression": "#D55E00", "improvement": "#0072B2"}
