@@ -1,5 +1,5 @@
-"""Sessions: ``tests`` and ``lint`` run by default; ``bench``, ``report`` and ``validate``
-on request (``nox -s bench``)."""
+"""Sessions: ``tests`` and ``lint`` run by default; ``bench``, ``report``, ``perf``,
+``validate`` and ``vm`` on request (``nox -s bench``)."""
 
 from __future__ import annotations
 
@@ -58,6 +58,14 @@ def perf(session: nox.Session) -> None:
         "--benchmark-columns=min,median,iqr,max,rounds",
         *session.posargs,
     )
+
+
+@nox.session
+def vm(session: nox.Session) -> None:
+    """crossdock's reference VM engine: ``nox -s vm`` (up), ``nox -s vm -- down|status``;
+    docker context ``crossdock-vm`` (needs root, QEMU and mmdebstrap; see the README)."""
+    session.install("-e", ".")
+    session.run("crossdock", "vm", *(session.posargs or ["up"]))
 
 
 @nox.session

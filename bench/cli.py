@@ -147,6 +147,17 @@ def _parser() -> argparse.ArgumentParser:
     clean.add_argument("--run-id", metavar="ID", help="only this run's objects")
     clean.add_argument("--context", metavar="NAME")
     clean.set_defaults(handler=_cmd_clean)
+
+    vm = sub.add_parser(
+        "vm",
+        help="crossdock's reference VM engine (Debian under QEMU): up, down, status",
+        description="Docker Engine in a Debian VM on this Linux host, the work directory "
+        "shared through virtiofs and <work directory>-alt through 9p, reached as docker "
+        "context 'crossdock-vm'. Needs root, QEMU and mmdebstrap.",
+    )
+    vm.add_argument("action", choices=("up", "down", "status"))
+    vm.add_argument("--rebuild", action="store_true", help="with up: build the image anew")
+    vm.set_defaults(handler=_cmd_vm)
     return parser
 
 
@@ -461,3 +472,30 @@ def _cmd_clean(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
     removed = bench.clean(run_id=args.run_id, context=args.context)
     print(", ".join(f"{n} {kind}" for kind, n in removed.items()) + " removed")
     return 0
+
+
+def _cmd_vm(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
+    from bench.vm import machine  # only this command needs it
+
+    def progress(text: str) -> None:
+        err.print(f"crossdock-vm: {escape(text)}", highlight=False)
+
+    if args.action == "up":
+        machine.up(progress, rebuild=args.rebuild)
+        return 0
+    if args.action == "down":
+        stopped = machine.down(progress)
+        progress(f"stopped {', '.join(stopped)}" if stopped else "was not running")
+        return 0
+    status = machine.status()
+    state = status.state
+    if not status.running:
+        print("crossdock-vm: not running")
+        return 3
+    print(f"crossdock-vm: {'up' if status.up else 'partly up'} ({state.accel if state else '?'})")
+    for name, pid in status.running.items():
+        print(f"  {name}: pid {pid}")
+    print(f"  engine: {'answers' if status.engine else 'does not answer'}")
+    if state:
+        print(f"  shares: {state.workdir} (virtiofs), {state.altdir} (9p)")
+    return 0 if status.up else 3

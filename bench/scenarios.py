@@ -51,7 +51,7 @@ def scenario_dir() -> Path:
     return beside if (beside / "suites.toml").is_file() else Path("scenarios")
 
 
-SUITES = ("quick", "default", "full")
+SUITES = ("quick", "default", "full", "vm-smoke")
 
 _TOP_KEYS = ("kind", "name", "description", "repetitions", "warmups", "timeout", "params", "matrix")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")

@@ -1,5 +1,11 @@
 """Shared fixtures. Engine tests need a reachable Docker engine: without one they skip with
-the reason, unless CROSSDOCK_REQUIRE_ENGINE=1 (set by .ci/run), which makes that a failure."""
+the reason, unless CROSSDOCK_REQUIRE_ENGINE=1 (set by .ci/run), which makes that a failure.
+
+``CROSSDOCK_TEST_CONTEXTS`` (comma-separated docker contexts, e.g.
+``default,crossdock-vm``) runs every test marked ``vm`` once per context; the other engine
+tests run on the current engine only. A test reaches its engine through ``live_engine``
+and passes ``engine_context`` to whatever it runs.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +22,29 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
 
 
+def contexts_under_test() -> list[str | None]:
+    """The contexts ``vm`` tests run on: ``CROSSDOCK_TEST_CONTEXTS``, else the current one."""
+    named = [c.strip() for c in os.environ.get("CROSSDOCK_TEST_CONTEXTS", "").split(",")]
+    return [c for c in named if c] or [None]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine_context" in metafunc.fixturenames:
+        contexts = contexts_under_test() if metafunc.definition.get_closest_marker("vm") else [None]
+        metafunc.parametrize(
+            "engine_context",
+            contexts,
+            ids=[c or "current" for c in contexts],
+            scope="session",
+        )
+
+
 @pytest.fixture(scope="session")
-def live_engine() -> Iterator[engine.Engine]:
-    """A connected engine; skip (or fail under CROSSDOCK_REQUIRE_ENGINE=1) without one."""
+def live_engine(engine_context: str | None) -> Iterator[engine.Engine]:
+    """The engine of *engine_context* (``None``: the current one); skip (or fail under
+    CROSSDOCK_REQUIRE_ENGINE=1) without one."""
     try:
-        eng = engine.connect()
+        eng = engine.connect(engine_context)
     except NoEngineError as e:
         if os.environ.get("CROSSDOCK_REQUIRE_ENGINE") == "1":
             pytest.fail(f"CROSSDOCK_REQUIRE_ENGINE=1 but no engine: {e}")
@@ -30,6 +54,22 @@ def live_engine() -> Iterator[engine.Engine]:
         pytest.skip(f"the engine runs {eng.info.get('OSType')} containers, not Linux ones")
     yield eng
     eng.close()
+
+
+@pytest.fixture
+def engine_contexts(engine_context: str | None) -> list[str]:
+    """``contexts`` for ``driver.run`` and ``--context`` for the CLI: the one under test."""
+    return [engine_context] if engine_context else []
+
+
+@pytest.fixture
+def linux_native(live_engine: engine.Engine) -> None:
+    """Skip where the engine under test is not Linux-native: for assertions that hold only
+    when containers share the host's kernel and disk."""
+    ours = host.kernel_release()
+    theirs = live_engine.info.get("KernelVersion")
+    if theirs != ours:
+        pytest.skip(f"holds on a Linux-native engine only (engine kernel {theirs}, host {ours})")
 
 
 @pytest.fixture

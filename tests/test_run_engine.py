@@ -17,7 +17,7 @@ import pytest
 
 from bench import driver, results
 from bench.cli import main
-from bench.environment import engine
+from bench.environment import engine, host
 from bench.metrics import METRICS
 
 pytestmark = pytest.mark.engine
@@ -46,14 +46,20 @@ def scenario_file(tmp_path: Path, text: str = SMALL) -> Path:
     return path
 
 
+@pytest.mark.vm
 def test_startup_scenario_writes_every_phase_for_every_variant(
-    tmp_path: Path, live_engine: engine.Engine, no_leftovers: None
+    tmp_path: Path, live_engine: engine.Engine, engine_contexts: list[str], no_leftovers: None
 ) -> None:
     (run_file,) = driver.run(
-        scenarios=[str(scenario_file(tmp_path))], out=tmp_path / "results", argv=["test"]
+        scenarios=[str(scenario_file(tmp_path))],
+        out=tmp_path / "results",
+        argv=["test"],
+        contexts=engine_contexts,
     )
     doc = results.read(run_file.path)
-    assert run_file.path.parent.name == doc.platform["id"] == "linux-native"
+    native = live_engine.info["KernelVersion"] == host.kernel_release()
+    assert run_file.path.parent.name == doc.platform["id"]
+    assert doc.platform["id"] == ("linux-native" if native else "linux-vm")
     assert doc.platform["file_sharing"]  # probed, e.g. ext4 or xfs here
     assert doc.run["status"] == "complete"
     assert doc.engine["server_version"] == live_engine.info["ServerVersion"]
@@ -158,12 +164,16 @@ def test_interrupt_keeps_a_valid_partial_file_and_cleans_up(
     assert doc.run["finished_at"]
 
 
-def test_clean_removes_labelled_objects(live_engine: engine.Engine) -> None:
+@pytest.mark.vm
+def test_clean_removes_labelled_objects(
+    live_engine: engine.Engine, engine_contexts: list[str]
+) -> None:
     labels = engine.labels("test-clean")
     live_engine.client.volumes.create(name="crossdock-test-clean", labels=labels)
     live_engine.client.networks.create("crossdock-test-clean", labels=labels)
     assert live_engine.leftovers("test-clean")["volumes"] == ["crossdock-test-clean"]
-    assert main(["clean", "--run-id", "test-clean"]) == 0
+    context = [a for c in engine_contexts for a in ("--context", c)]
+    assert main(["clean", "--run-id", "test-clean", *context]) == 0
     assert not any(live_engine.leftovers("test-clean").values())
 
 

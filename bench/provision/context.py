@@ -63,6 +63,14 @@ def work_root() -> Path:
     return Path(cache) / "crossdock"
 
 
+def alt_root() -> Path:
+    """A second host folder beside the work directory, ``<work directory>-alt``: where an
+    engine shares more than one folder (crossdock's reference VM shares this one through
+    9p, the work directory through virtiofs), the ``bind-alt`` target measures the other."""
+    base = work_root()
+    return base.with_name(base.name + "-alt")
+
+
 class EventLog:
     """The engine's container events for this run, collected by a background thread.
 

@@ -26,11 +26,19 @@ from bench import signals
 from bench.environment import host
 from bench.errors import ProvisionError
 from bench.provision import containers, images, processes
-from bench.provision.context import RunContext
+from bench.provision.context import RunContext, alt_root
 from bench.provision.processes import Output
 
 #: file I/O targets; each is a variant value of parameter ``target``
-TARGETS: tuple[str, ...] = ("native", "bind", "volume", "container", "tmpfs", "bind-windows")
+TARGETS: tuple[str, ...] = (
+    "native",
+    "bind",
+    "bind-alt",
+    "volume",
+    "container",
+    "tmpfs",
+    "bind-windows",
+)
 MOUNT_POINT = "/data"
 #: where the host's static busybox goes in images that lack one
 INJECTED_BUSYBOX = "/.crossdock/busybox"
@@ -102,6 +110,19 @@ def open_place(
         host_dir.mkdir(parents=True, exist_ok=True)
         run_dir = host_dir.parent
         ctx.cleanups.append(lambda: shutil.rmtree(run_dir, ignore_errors=True))
+    elif target == "bind-alt":
+        alt = alt_root()
+        if not alt.is_dir():
+            return Place(
+                target,
+                MOUNT_POINT,
+                skip=f"there is no second shared folder {alt} (`crossdock vm up` makes one and "
+                "shares it into its VM through 9p)",
+            )
+        host_dir = alt / ctx.run_id / name
+        host_dir.mkdir(parents=True, exist_ok=True)
+        alt_run = host_dir.parent
+        ctx.cleanups.append(lambda: shutil.rmtree(alt_run, ignore_errors=True))
     if host_dir is not None:
         mounts["binds"] = {str(host_dir): {"bind": MOUNT_POINT, "mode": "rw"}}
     elif target == "volume":

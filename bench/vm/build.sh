@@ -64,8 +64,10 @@ mkdir -p "$ROOT/etc/systemd/network"
 printf '[Match]\nName=en* eth*\n[Network]\nDHCP=ipv4\n' > "$ROOT/etc/systemd/network/20-wired.network"
 echo 'nameserver 10.0.2.3' > "$ROOT/etc/resolv.conf"
 # The engine listens on its unix socket only; host.docker.internal (host-gateway) is the
-# host's loopback as QEMU forwards it.
-echo 'DOCKER_OPTS="--host-gateway-ip=10.0.2.2"' > "$ROOT/etc/default/docker"
+# host's loopback as QEMU forwards it. Nothing forwards the ports the engine publishes to
+# the host, and the engine says so in its labels.
+echo 'DOCKER_OPTS="--host-gateway-ip=10.0.2.2 --label crossdock.published-ports=not-forwarded"' \
+  > "$ROOT/etc/default/docker"
 # The engine socket is reached through ssh with this key only.
 install -d -m 700 "$ROOT/root/.ssh"
 install -m 600 "$PUBKEY" "$ROOT/root/.ssh/authorized_keys"

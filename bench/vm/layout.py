@@ -12,12 +12,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.provision.context import work_root
-
 #: the docker context ``crossdock vm up`` creates, and the VM's host name
 CONTEXT = "crossdock-vm"
-#: the suffix of the folder shared through 9p, beside the work directory
-ALT_SUFFIX = "-alt"
 
 
 def vm_root() -> Path:
@@ -27,12 +23,6 @@ def vm_root() -> Path:
         return Path(configured)
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache) / "crossdock-vm"
-
-
-def alt_root(workdir: Path | None = None) -> Path:
-    """The second shared folder (9p): the work directory's sibling ``<workdir>-alt``."""
-    base = workdir or work_root()
-    return base.with_name(base.name + ALT_SUFFIX)
 
 
 @dataclass(frozen=True)

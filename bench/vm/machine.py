@@ -30,8 +30,8 @@ from pathlib import Path
 import docker
 
 from bench.errors import CrossdockError
-from bench.provision.context import work_root
-from bench.vm.layout import CONTEXT, Layout, State, alt_root, vm_root
+from bench.provision.context import alt_root, work_root
+from bench.vm.layout import CONTEXT, Layout, State, vm_root
 
 Progress = Callable[[str], None]
 #: host tools the VM needs, and the Debian packages that have them
@@ -141,16 +141,16 @@ def _ensure_key(lay: Layout) -> None:
         )
 
 
-def up(progress: Progress, *, rebuild: bool = False) -> State:
+def up(progress: Progress, *, rebuild: bool = False, lay: Layout | None = None) -> State:
     """Build the image if needed, boot the VM and wait until its engine answers through
     the forwarded socket; create the docker context. Interrupted or failed: ``down``."""
-    lay = layout()
+    lay = lay or layout()
     present = status(lay)
     if present.up and present.state and not rebuild:
         progress(f"already running ({present.state.accel})")
         return present.state
     if present.running:
-        down(progress)
+        down(progress, lay)
     _preflight(need_build=rebuild or not lay.built())
     if rebuild or not lay.built():
         build(lay, progress)
@@ -158,7 +158,7 @@ def up(progress: Progress, *, rebuild: bool = False) -> State:
         return _boot(lay, progress)
     except BaseException:
         progress("stopping what was started")
-        down(progress)
+        down(progress, lay)
         raise
 
 
@@ -185,7 +185,7 @@ def _boot(lay: Layout, progress: Progress) -> State:
         ],
         lay.run_file("virtiofsd.log"),
     )
-    _wait_for(lambda: vfs_sock.exists(), 10, "virtiofsd did not create its socket", lay)
+    _wait_for(vfs_sock.exists, 10, "virtiofsd did not create its socket", lay)
     state = State(port, accel, why, str(workdir), str(altdir), pids)
     state.save(lay.state_file)
     pids["qemu"] = _spawn(qemu_argv(lay, state), lay.run_file("qemu.log"))
@@ -233,7 +233,7 @@ def qemu_argv(lay: Layout, state: State) -> list[str]:
     return [
         "qemu-system-x86_64",
         "-name",
-        f"{CONTEXT},process={CONTEXT}",
+        CONTEXT,
         "-machine",
         "q35",
         *accel,
@@ -303,10 +303,10 @@ def ssh_argv(lay: Layout, port: int) -> list[str]:
     ]
 
 
-def down(progress: Progress) -> list[str]:
+def down(progress: Progress, lay: Layout | None = None) -> list[str]:
     """Power the VM off (then end what is left of it by recorded pid), remove the run
     directory and the docker context. Returns what was stopped."""
-    lay = layout()
+    lay = lay or layout()
     state = State.load(lay.state_file)
     stopped: list[str] = []
     if state is not None:
@@ -326,7 +326,7 @@ def down(progress: Progress) -> list[str]:
                 _terminate(running["virtiofsd"])
             stopped.append("virtiofsd")
     shutil.rmtree(lay.run, ignore_errors=True)
-    if _remove_context():
+    if _remove_context(lay):
         stopped.append(f"context {CONTEXT}")
     return stopped
 
@@ -454,7 +454,8 @@ def _context_meta() -> Path:
 
 
 def _create_context(lay: Layout) -> None:
-    """The docker context for the forwarded socket, written as the docker CLI writes one.
+    """The docker context for the forwarded socket, written as the docker CLI writes one
+    (replacing one of that name).
     An empty ``config.json`` is written where there is none: without it the Docker SDK
     does not find contexts."""
     config = _docker_config() / "config.json"
@@ -470,8 +471,14 @@ def _create_context(lay: Layout) -> None:
     (_context_meta() / "meta.json").write_text(json.dumps(meta) + "\n", encoding="utf-8")
 
 
-def _remove_context() -> bool:
-    if not _context_meta().exists():
+def _remove_context(lay: Layout) -> bool:
+    """Remove the context if it is this VM's (its endpoint is *lay*'s socket)."""
+    try:
+        meta = json.loads((_context_meta() / "meta.json").read_text(encoding="utf-8"))
+        host = meta["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if host != f"unix://{lay.docker_sock}":
         return False
     shutil.rmtree(_context_meta())
     return True

@@ -1,8 +1,9 @@
 """File I/O: the same work on each place files can live, and natively on the host.
 
 Targets (``target``): ``native`` (a host directory, the baseline), ``bind`` (that kind of
-host directory bind-mounted), ``volume``, ``container`` (the writable layer), ``tmpfs``
-and, inside WSL2, ``bind-windows``. Workloads (``workload``): fio jobs ``seq-read``,
+host directory bind-mounted), ``volume``, ``container`` (the writable layer), ``tmpfs``,
+``bind-alt`` (a second shared folder, where there is one) and, inside WSL2,
+``bind-windows``. Workloads (``workload``): fio jobs ``seq-read``,
 ``seq-write`` (1 MiB blocks), ``rand-read``, ``rand-write`` (4 KiB), ``fsync-write``
 (4 KiB writes each followed by fsync), ``metadata`` (create / stat / delete many files),
 and ``tree``: unpack, walk, read and delete a generated source tree with busybox tools,

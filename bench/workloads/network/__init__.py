@@ -118,6 +118,9 @@ class PathSpec:
         return self.on_host and "container" in (self.server, self.client)
 
 
+#: an engine label saying its published ports do not reach this host's loopback
+NOT_FORWARDED = "crossdock.published-ports=not-forwarded"
+
 PATHS: dict[str, PathSpec] = {
     "native-loopback": PathSpec(
         "host",
@@ -273,6 +276,13 @@ class NetworkWorkload:
         if variant["path"] == "to-host":
             gateway = self._host_gateway(ctx)
             return gateway if isinstance(gateway, str) else None
+        if variant["path"] == "published-port" and NOT_FORWARDED in (
+            ctx.engine.info.get("Labels") or []
+        ):
+            return (
+                f"the engine's label {NOT_FORWARDED} says nothing forwards the ports it "
+                "publishes to this host (crossdock's reference VM has no port forwarder)"
+            )
         return None
 
     def sample(self, ctx: RunContext, scenario: Scenario, variant: Variant) -> dict[str, float]:
