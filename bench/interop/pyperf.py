@@ -27,16 +27,24 @@ class PyperfUnit:
     and reads every value as lower-is-better: ``compare_to`` calls a larger mean
     "slower". So only metrics whose *direction* fits are exported; rates, where higher is
     better, go as the time one stated unit of work takes (``work`` units at the stored
-    rate: ``work / rate`` seconds), which is what ``meaning`` says one exported value is.
-    The unit of work is large enough for a value to be a time pyperf reads sensibly (its
-    checks call a value under 1 ms unstable, and its "Total duration" adds values up).
+    rate: ``work / rate`` seconds), and the latency of one operation as the time of
+    ``work`` operations at that latency (``work * latency``); ``meaning`` says what one
+    exported value is. The unit of work is large enough for a value to be a time pyperf
+    reads sensibly (its checks call a value under 1 ms unstable, and its "Total
+    duration" adds values up).
     """
 
     pyperf_unit: str
     direction: Direction
-    #: for a rate: how many of its units one exported time is for; ``None``: as stored
+    #: how many units of work one exported time is for; ``None``: the value as stored
     work: float | None
     meaning: str
+
+    def value(self, sample: float) -> float:
+        """The pyperf value of one stored *sample*."""
+        if self.work is None:
+            return sample
+        return self.work / sample if self.direction == "higher" else self.work * sample
 
 
 #: crossdock unit -> its pyperf mapping. Units absent here (``%``, ``1``: shares and
@@ -50,6 +58,23 @@ PYPERF_UNITS: dict[str, PyperfUnit] = {
     ),
     "B": PyperfUnit("byte", "lower", None, meaning="bytes"),
 }
+
+#: metrics that are the latency of one operation (an I/O, an fsync, a round trip): often
+#: under a millisecond, so exported per 1,000 operations
+PER_OPERATION = frozenset({"lat_p50", "lat_p99", "fsync_p50", "fsync_p99", "rtt_p50", "rtt_p99"})
+PER_OPERATION_UNIT = PyperfUnit(
+    "second",
+    "lower",
+    1e3,
+    meaning="seconds per 1,000 operations at this latency (1,000 x the seconds of one)",
+)
+
+
+def pyperf_unit(measured: Metric) -> PyperfUnit | None:
+    """The mapping *measured* is exported with, or ``None`` for a unit pyperf cannot take."""
+    if measured.name in PER_OPERATION and measured.unit == "s":
+        return PER_OPERATION_UNIT
+    return PYPERF_UNITS.get(measured.unit)
 
 
 def benchmark_name(result: Result, measured: Metric) -> str:
@@ -78,10 +103,11 @@ def export_pyperf(*, inputs: Sequence[Path], output: Path) -> ExportInfo:
       and lets ``pyperf stats`` estimate the processes needed from the spread between
       runs. ``stats`` and ``compare_to`` (mean, standard deviation, Student's t-test)
       pool the values of all runs, so they see exactly the crossdock samples;
-    - values follow :data:`PYPERF_UNITS`: times in seconds as they are; rates (``B/s``,
-      ``bit/s``, ``op/s``, higher is better) as the time of a stated unit of work,
-      seconds per GiB, per Gbit or per 1,000 operations, so that lower is better as
-      pyperf assumes; sizes in bytes as they are.
+    - values follow :func:`pyperf_unit`: times in seconds as they are, except the
+      latency of one operation (:data:`PER_OPERATION`), exported per 1,000 operations;
+      rates (``B/s``, ``bit/s``, ``op/s``, higher is better) as the time of a stated unit
+      of work, seconds per GiB, per Gbit or per 1,000 operations, so that lower is better
+      as pyperf assumes; sizes in bytes as they are.
       Metrics in ``%`` or ``1``, with a direction the mapping does not expect, or with a
       sample of 0 or less (pyperf requires values > 0) are left out and listed in
       :attr:`ExportInfo.skipped`. (pyperf's "Total duration" sums the values, so for
@@ -143,7 +169,7 @@ def _single_platform(documents: Sequence[tuple[Path, RunDocument]]) -> None:
 
 def _pyperf_refusal(measured: Metric) -> str | None:
     """Why *measured* cannot be a pyperf benchmark, or None when it can."""
-    mapping = PYPERF_UNITS.get(measured.unit)
+    mapping = pyperf_unit(measured)
     if mapping is None:
         return (
             f"{measured.name} (unit {measured.unit!r}) left out: pyperf values are times "
@@ -161,7 +187,8 @@ def _pyperf_refusal(measured: Metric) -> str | None:
 
 def _pyperf_runs(name: str, document: RunDocument, result: Result, measured: Metric) -> list[Any]:
     """One ``pyperf.Run`` per sample, with the metadata :func:`export_pyperf` lists."""
-    mapping = PYPERF_UNITS[measured.unit]
+    mapping = pyperf_unit(measured)
+    assert mapping is not None  # refused before
     definition = METRICS.get(measured.name)
     metadata = _present(
         name=name,
@@ -178,8 +205,7 @@ def _pyperf_runs(name: str, document: RunDocument, result: Result, measured: Met
         crossdock_direction=measured.direction,
         crossdock_values=mapping.meaning,
     )
-    work = mapping.work
-    values = [s if work is None else work / s for s in measured.samples]
+    values = [mapping.value(s) for s in measured.samples]
     try:
         return [pyperf.Run([v], metadata=metadata, collect_metadata=False) for v in values]
     except ValueError as e:  # pyperf's metadata rules: no newlines, no empty values
