@@ -101,9 +101,20 @@ def test_missing_tools_are_named_with_the_packages_to_install(
     assert not (tmp_path / "vm" / "run").exists()
 
 
-def test_the_build_script_parses() -> None:
+def test_the_build_script_parses_and_an_image_of_another_version_is_not_current(
+    tmp_path: Path,
+) -> None:
     script = Path(machine.__file__).with_name("build.sh")
     assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
+    lay = Layout(tmp_path / "vm")
+    lay.image.mkdir(parents=True)
+    for path in (lay.disk, lay.kernel, lay.initrd, lay.host_key):
+        path.write_bytes(b"x")
+    assert lay.built() and not machine.current(lay)
+    lay.image_digest.write_text("0" * 64 + "\n", encoding="utf-8")
+    assert not machine.current(lay)
+    lay.image_digest.write_text(machine.script_digest() + "\n", encoding="utf-8")
+    assert machine.current(lay)
 
 
 def sleeper(*args: str) -> subprocess.Popen[bytes]:
@@ -160,7 +171,7 @@ def test_the_context_is_written_as_the_docker_cli_reads_it_and_removed_only_if_o
 def image_copy(tmp_path: Path) -> Layout:
     """A VM directory holding a copy of the built image (the running VM locks its own)."""
     built = machine.layout()
-    if not built.built():
+    if not machine.current(built):
         if os.environ.get("CROSSDOCK_REQUIRE_VM") == "1":
             pytest.fail("CROSSDOCK_REQUIRE_VM=1 but no VM image is built (crossdock vm up)")
         pytest.skip(f"no VM image in {built.image} (crossdock vm up builds one)")
@@ -168,7 +179,7 @@ def image_copy(tmp_path: Path) -> Layout:
         pytest.skip("the VM needs its tools and root")
     lay = Layout(tmp_path / "vm")
     lay.image.mkdir(parents=True)
-    for name in ("vmlinuz", "initrd.img", "host_key.pub"):
+    for name in ("vmlinuz", "initrd.img", "host_key.pub", "build.sha256"):
         shutil.copy(built.image / name, lay.image / name)
     subprocess.run(
         ["cp", "--sparse=always", "--reflink=auto", str(built.disk), str(lay.disk)], check=True

@@ -25,6 +25,8 @@ from bench.errors import BadInputError, NoEngineError, first_line
 
 LABEL_MANAGED = "io.crossdock.managed"
 LABEL_RUN = "io.crossdock.run"
+#: the context of crossdock's reference VM (``crossdock vm up`` creates it)
+VM_CONTEXT = "crossdock-vm"
 LABEL_PID = "io.crossdock.pid"
 LABEL_HOST = "io.crossdock.host"
 _KIND_ORDER = ("containers", "networks", "volumes", "images")
@@ -71,7 +73,8 @@ def resolve_target(context: str | None = None) -> Target:
     ctx = ContextAPI.get_context(name)
     if ctx is None:
         names = ", ".join(c.Name for c in ContextAPI.contexts())
-        raise BadInputError(f"unknown docker context {name!r} (valid: {names})")
+        hint = "; `crossdock vm up` creates it" if name == VM_CONTEXT else ""
+        raise BadInputError(f"unknown docker context {name!r} (valid: {names}){hint}")
     return Target(name, str(ctx.Host), ctx.TLSConfig or False, source)
 
 

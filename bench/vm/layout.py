@@ -12,8 +12,10 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.environment.engine import VM_CONTEXT
+
 #: the docker context ``crossdock vm up`` creates, and the VM's host name
-CONTEXT = "crossdock-vm"
+CONTEXT = VM_CONTEXT
 
 
 def vm_root() -> Path:
@@ -51,6 +53,11 @@ class Layout:
     def host_key(self) -> Path:
         """The guest's ssh host key, read from the image when it was built."""
         return self.image / "host_key.pub"
+
+    @property
+    def image_digest(self) -> Path:
+        """The SHA-256 of the ``build.sh`` that built the image."""
+        return self.image / "build.sha256"
 
     @property
     def key(self) -> Path:

@@ -130,7 +130,23 @@ def build(lay: Layout, progress: Progress) -> None:
         code = proc.wait()
     if code != 0 or not lay.built():
         raise VMError("building the VM image failed:\n" + "\n".join(tail))
+    lay.image_digest.write_text(script_digest() + "\n", encoding="utf-8")
     progress(f"image built in {time.monotonic() - started:.0f} s")
+
+
+def script_digest() -> str:
+    """The SHA-256 of ``build.sh``: an image built by another version is rebuilt."""
+    script = resources.files("bench.vm").joinpath("build.sh")
+    return hashlib.sha256(script.read_bytes()).hexdigest()
+
+
+def current(lay: Layout) -> bool:
+    """Whether *lay* holds a complete image built by this version of ``build.sh``."""
+    try:
+        digest = lay.image_digest.read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    return lay.built() and digest == script_digest()
 
 
 def _ensure_key(lay: Layout) -> None:
@@ -151,8 +167,11 @@ def up(progress: Progress, *, rebuild: bool = False, lay: Layout | None = None) 
         return present.state
     if present.running:
         down(progress, lay)
-    _preflight(need_build=rebuild or not lay.built())
-    if rebuild or not lay.built():
+    stale = lay.built() and not current(lay)
+    _preflight(need_build=rebuild or not current(lay))
+    if rebuild or not current(lay):
+        if stale:
+            progress("the image was built by another version of build.sh: building it anew")
         build(lay, progress)
     try:
         return _boot(lay, progress)
