@@ -488,14 +488,5 @@ def _cmd_vm(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
         progress(f"stopped {', '.join(stopped)}" if stopped else "was not running")
         return 0
     status = machine.status()
-    state = status.state
-    if not status.running:
-        print("crossdock-vm: not running")
-        return 3
-    print(f"crossdock-vm: {'up' if status.up else 'partly up'} ({state.accel if state else '?'})")
-    for name, pid in status.running.items():
-        print(f"  {name}: pid {pid}")
-    print(f"  engine: {'answers' if status.engine else 'does not answer'}")
-    if state:
-        print(f"  shares: {state.workdir} (virtiofs), {state.altdir} (9p)")
+    print("\n".join(status.lines()))
     return 0 if status.up else 3

@@ -18,7 +18,7 @@ import bench
 from bench import driver, results
 from bench.provision import cache
 from bench.provision.context import alt_root
-from bench.vm import machine
+from bench.vm import context, machine
 from bench.vm.layout import CONTEXT, Layout, State, vm_root
 
 
@@ -142,12 +142,20 @@ def test_down_ends_only_processes_that_name_the_vms_directory(tmp_path: Path) ->
             proc.wait()
 
 
+def test_status_says_what_runs(tmp_path: Path) -> None:
+    assert machine.Status({}, False, None).lines() == [f"{CONTEXT}: not running"]
+    partly = machine.Status({"qemu": 7}, False, state(tmp_path))
+    assert not partly.up
+    assert partly.lines()[:2] == [f"{CONTEXT}: partly up (tcg)", "  qemu: pid 7"]
+    assert "  engine: does not answer" in partly.lines()
+
+
 def test_the_context_is_written_as_the_docker_cli_reads_it_and_removed_only_if_ours(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
     lay = Layout(tmp_path / "vm")
-    machine._create_context(lay)
+    context.create_context(lay)
     from docker.context import ContextAPI
 
     found = ContextAPI.get_context(CONTEXT)
@@ -161,9 +169,9 @@ def test_the_context_is_written_as_the_docker_cli_reads_it_and_removed_only_if_o
             env={**os.environ, "DOCKER_CONFIG": str(tmp_path / "docker")},
         )
         assert json.loads(listed.stdout)[0]["Endpoints"]["docker"]["Host"] == found.Host
-    assert not machine._remove_context(Layout(tmp_path / "another-vm"))
+    assert not context.remove_context(Layout(tmp_path / "another-vm"))
     assert ContextAPI.get_context(CONTEXT) is not None
-    assert machine._remove_context(lay)
+    assert context.remove_context(lay)
     assert ContextAPI.get_context(CONTEXT) is None
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -31,6 +30,7 @@ import docker
 
 from bench.errors import CrossdockError
 from bench.provision.context import alt_root, work_root
+from bench.vm.context import create_context, remove_context
 from bench.vm.layout import CONTEXT, Layout, State, vm_root
 
 Progress = Callable[[str], None]
@@ -65,6 +65,18 @@ class Status:
     @property
     def up(self) -> bool:
         return self.engine and set(self.running) == set(PROCESSES)
+
+    def lines(self) -> list[str]:
+        """What ``crossdock vm status`` prints."""
+        if not self.running:
+            return [f"{CONTEXT}: not running"]
+        state = self.state
+        lines = [f"{CONTEXT}: {'up' if self.up else 'partly up'} ({state.accel if state else '?'})"]
+        lines += [f"  {name}: pid {pid}" for name, pid in self.running.items()]
+        lines.append(f"  engine: {'answers' if self.engine else 'does not answer'}")
+        if state:
+            lines.append(f"  shares: {state.workdir} (virtiofs), {state.altdir} (9p)")
+        return lines
 
 
 def layout() -> Layout:
@@ -228,7 +240,7 @@ def _boot(lay: Layout, progress: Progress) -> State:
     )
     state.save(lay.state_file)
     _wait_for(lambda: _engine_answers(lay), 300, "the engine in the VM did not answer", lay)
-    _create_context(lay)
+    create_context(lay)
     progress(
         f"engine up in {time.monotonic() - started:.0f} s: docker context {CONTEXT!r} "
         f"(unix://{lay.docker_sock})"
@@ -345,7 +357,7 @@ def down(progress: Progress, lay: Layout | None = None) -> list[str]:
                 _terminate(running["virtiofsd"])
             stopped.append("virtiofsd")
     shutil.rmtree(lay.run, ignore_errors=True)
-    if _remove_context(lay):
+    if remove_context(lay):
         stopped.append(f"context {CONTEXT}")
     return stopped
 
@@ -460,44 +472,3 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _docker_config() -> Path:
-    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
-
-
-def _context_meta() -> Path:
-    """The docker CLI's metadata folder of :data:`CONTEXT` (named by its name's SHA-256)."""
-    digest = hashlib.sha256(CONTEXT.encode()).hexdigest()
-    return _docker_config() / "contexts" / "meta" / digest
-
-
-def _create_context(lay: Layout) -> None:
-    """The docker context for the forwarded socket, written as the docker CLI writes one
-    (replacing one of that name).
-    An empty ``config.json`` is written where there is none: without it the Docker SDK
-    does not find contexts."""
-    config = _docker_config() / "config.json"
-    if not config.exists():
-        config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text("{}\n", encoding="utf-8")
-    meta = {
-        "Name": CONTEXT,
-        "Metadata": {"Description": "crossdock's reference VM (crossdock vm up)"},
-        "Endpoints": {"docker": {"Host": f"unix://{lay.docker_sock}", "SkipTLSVerify": False}},
-    }
-    _context_meta().mkdir(parents=True, exist_ok=True)
-    (_context_meta() / "meta.json").write_text(json.dumps(meta) + "\n", encoding="utf-8")
-
-
-def _remove_context(lay: Layout) -> bool:
-    """Remove the context if it is this VM's (its endpoint is *lay*'s socket)."""
-    try:
-        meta = json.loads((_context_meta() / "meta.json").read_text(encoding="utf-8"))
-        host = meta["Endpoints"]["docker"]["Host"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    if host != f"unix://{lay.docker_sock}":
-        return False
-    shutil.rmtree(_context_meta())
-    return True
