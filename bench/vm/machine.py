@@ -116,7 +116,10 @@ def _preflight(need_build: bool) -> None:
         )
     if os.geteuid() != 0:
         step = "build the image and serve the shares" if need_build else "serve the shares"
-        raise VMError(f"the VM needs root to {step}: run `sudo crossdock vm up`")
+        raise VMError(
+            f"the VM needs root to {step}: run `crossdock vm up` as root, and the runs "
+            "that use it too (they must share its work directory)"
+        )
 
 
 def build(lay: Layout, progress: Progress) -> None:
