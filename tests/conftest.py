@@ -63,16 +63,6 @@ def engine_contexts(engine_context: str | None) -> list[str]:
 
 
 @pytest.fixture
-def linux_native(live_engine: engine.Engine) -> None:
-    """Skip where the engine under test is not Linux-native: for assertions that hold only
-    when containers share the host's kernel and disk."""
-    ours = host.kernel_release()
-    theirs = live_engine.info.get("KernelVersion")
-    if theirs != ours:
-        pytest.skip(f"holds on a Linux-native engine only (engine kernel {theirs}, host {ours})")
-
-
-@pytest.fixture
 def no_leftovers(live_engine: engine.Engine) -> Iterator[None]:
     """Fail the test if it leaves any crossdock-labelled object in the engine."""
     before = {(o.kind, o.name) for o in live_engine.objects()}

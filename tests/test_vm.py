@@ -108,13 +108,15 @@ def test_the_build_script_parses_and_an_image_of_another_version_is_not_current(
     assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
     lay = Layout(tmp_path / "vm")
     lay.image.mkdir(parents=True)
-    for path in (lay.disk, lay.kernel, lay.initrd, lay.host_key):
+    for path in (lay.disk, lay.kernel, lay.initrd, lay.host_key, lay.key):
         path.write_bytes(b"x")
     assert lay.built() and not machine.current(lay)
     lay.image_digest.write_text("0" * 64 + "\n", encoding="utf-8")
     assert not machine.current(lay)
     lay.image_digest.write_text(machine.script_digest() + "\n", encoding="utf-8")
     assert machine.current(lay)
+    lay.key.unlink()  # the image's authorized_keys holds a key that is gone
+    assert not machine.current(lay)
 
 
 def sleeper(*args: str) -> subprocess.Popen[bytes]:

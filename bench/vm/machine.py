@@ -156,12 +156,13 @@ def script_digest() -> str:
 
 
 def current(lay: Layout) -> bool:
-    """Whether *lay* holds a complete image built by this version of ``build.sh``."""
+    """Whether *lay* holds a complete image built by this version of ``build.sh``, and the
+    key its ``authorized_keys`` was made from."""
     try:
         digest = lay.image_digest.read_text(encoding="utf-8").strip()
     except OSError:
         return False
-    return lay.built() and digest == script_digest()
+    return lay.built() and lay.key.is_file() and digest == script_digest()
 
 
 def _ensure_key(lay: Layout) -> None:
