@@ -59,8 +59,12 @@ def work_root() -> Path:
     configured = os.environ.get("CROSSDOCK_WORKDIR")
     if configured:
         return Path(configured)
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "crossdock"
+    return cache_root() / "crossdock"
+
+
+def cache_root() -> Path:
+    """The user's cache directory: ``XDG_CACHE_HOME``, else ``~/.cache``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 
 
 def alt_root() -> Path:

@@ -106,10 +106,7 @@ def open_place(
         problem = windows_drive_problem()
         if problem:
             return Place(target, MOUNT_POINT, skip=problem)
-        host_dir = WINDOWS_DIR / f"crossdock-{ctx.run_id}" / name
-        host_dir.mkdir(parents=True, exist_ok=True)
-        run_dir = host_dir.parent
-        ctx.cleanups.append(lambda: shutil.rmtree(run_dir, ignore_errors=True))
+        host_dir = _run_folder(ctx, WINDOWS_DIR, name)
     elif target == "bind-alt":
         alt = alt_root()
         if not alt.is_dir():
@@ -119,10 +116,7 @@ def open_place(
                 skip=f"there is no second shared folder {alt} (`crossdock vm up` makes one and "
                 "shares it into its VM through 9p)",
             )
-        host_dir = alt / ctx.run_id / name
-        host_dir.mkdir(parents=True, exist_ok=True)
-        alt_run = host_dir.parent
-        ctx.cleanups.append(lambda: shutil.rmtree(alt_run, ignore_errors=True))
+        host_dir = _run_folder(ctx, alt, name)
     if host_dir is not None:
         mounts["binds"] = {str(host_dir): {"bind": MOUNT_POINT, "mode": "rw"}}
     elif target == "volume":
@@ -141,6 +135,16 @@ def open_place(
     if host_dir is not None:
         place.skip = check_bind(ctx, place, host_dir)
     return place
+
+
+def _run_folder(ctx: RunContext, root: Path, name: str) -> Path:
+    """Scenario *name*'s folder in this run's own folder under *root* (a place outside the
+    run's scratch directory), made now and removed with the run."""
+    run_dir = root / f"crossdock-{ctx.run_id}"
+    folder = run_dir / name
+    folder.mkdir(parents=True, exist_ok=True)
+    ctx.cleanups.append(lambda: shutil.rmtree(run_dir, ignore_errors=True))
+    return folder
 
 
 def close_place(ctx: RunContext, place: Place) -> None:

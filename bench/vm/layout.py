@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.environment.engine import VM_CONTEXT
+from bench.provision.context import cache_root
 
 #: the docker context ``crossdock vm up`` creates, and the VM's host name
 CONTEXT = VM_CONTEXT
@@ -23,8 +24,7 @@ def vm_root() -> Path:
     configured = os.environ.get("CROSSDOCK_VM_DIR")
     if configured:
         return Path(configured)
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "crossdock-vm"
+    return cache_root() / "crossdock-vm"
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import docker
 
 from bench.errors import CrossdockError
+from bench.provision import processes
 from bench.provision.context import alt_root, work_root
 from bench.vm.context import create_context, remove_context
 from bench.vm.layout import CONTEXT, Layout, State, vm_root
+from bench.workloads.network.servers import free_port
 
 Progress = Callable[[str], None]
 #: host tools the VM needs, and the Debian packages that have them
@@ -127,9 +130,8 @@ def build(lay: Layout, progress: Progress) -> None:
     _preflight(need_build=True)
     lay.root.mkdir(parents=True, exist_ok=True)
     _ensure_key(lay)
-    script = resources.files("bench.vm").joinpath("build.sh")
     started = time.monotonic()
-    with resources.as_file(script) as path:
+    with resources.as_file(_script()) as path:
         proc = subprocess.Popen(
             ["bash", str(path), str(lay.image), f"{lay.key}.pub"],
             stdout=subprocess.PIPE,
@@ -149,10 +151,13 @@ def build(lay: Layout, progress: Progress) -> None:
     progress(f"image built in {time.monotonic() - started:.0f} s")
 
 
+def _script() -> Traversable:
+    return resources.files("bench.vm").joinpath("build.sh")
+
+
 def script_digest() -> str:
     """The SHA-256 of ``build.sh``: an image built by another version is rebuilt."""
-    script = resources.files("bench.vm").joinpath("build.sh")
-    return hashlib.sha256(script.read_bytes()).hexdigest()
+    return hashlib.sha256(_script().read_bytes()).hexdigest()
 
 
 def current(lay: Layout) -> bool:
@@ -183,10 +188,10 @@ def up(progress: Progress, *, rebuild: bool = False, lay: Layout | None = None) 
         return present.state
     if present.running:
         down(progress, lay)
-    stale = lay.built() and not current(lay)
-    _preflight(need_build=rebuild or not current(lay))
-    if rebuild or not current(lay):
-        if stale:
+    need_build = rebuild or not current(lay)
+    _preflight(need_build=need_build)
+    if need_build:
+        if not rebuild and lay.built():
             progress("the image was built by another version of build.sh: building it anew")
         build(lay, progress)
     try:
@@ -206,7 +211,7 @@ def _boot(lay: Layout, progress: Progress) -> State:
         folder.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(lay.run, ignore_errors=True)
     lay.run.mkdir(parents=True)
-    port = _free_port()
+    port = free_port("127.0.0.1")
     pids: dict[str, int] = {}
     vfs_sock = lay.run_file("virtiofsd.sock")
     pids["virtiofsd"] = _spawn(
@@ -377,13 +382,8 @@ def status(lay: Layout | None = None) -> Status:
 def _poweroff(lay: Layout, state: State) -> None:
     """Ask the guest to power off: over ssh, else by the ACPI button on QEMU's monitor."""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        done = subprocess.run(
-            [*ssh_argv(lay, state.ssh_port), "systemctl", "poweroff"],
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-        if done.returncode in (0, 255):  # 255: the connection closed as the guest went down
+        done = processes.run([*ssh_argv(lay, state.ssh_port), "systemctl", "poweroff"], timeout=30)
+        if done.code in (0, 255):  # 255: the connection closed as the guest went down
             return
     with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as mon:
         mon.settimeout(5)
@@ -451,12 +451,9 @@ def _wait_for(check: Callable[[], bool], timeout: float, what: str, lay: Layout)
 
 def _ssh_ok(lay: Layout, port: int) -> bool:
     try:
-        done = subprocess.run(
-            [*ssh_argv(lay, port), "true"], capture_output=True, timeout=30, check=False
-        )
+        return processes.run([*ssh_argv(lay, port), "true"], timeout=30).code == 0
     except subprocess.TimeoutExpired:
         return False
-    return done.returncode == 0
 
 
 def _engine_answers(lay: Layout) -> bool:
@@ -470,9 +467,3 @@ def _engine_answers(lay: Layout) -> bool:
             client.close()
     except Exception:  # noqa: BLE001 - any failure means "does not answer yet"
         return False
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
