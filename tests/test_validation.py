@@ -1,13 +1,15 @@
 """bench.validation: the verdict and its rounds projection, the loop that adds rounds
-within a time budget (a fake clock), and the references read from real outputs of dd,
-hyperfine and the engine's event stream; dd and the socket loop run for real."""
+within a time budget (a fake clock), and the references read from real outputs of
+iperf2, hyperfine and the engine's event stream; the direct I/O loop and iperf2 run for
+real."""
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +17,13 @@ import pytest
 
 from bench.analysis.stats import Ratio
 from bench.results import Result
-from bench.validation import MIN_ROUNDS, Comparison, compare, judge, unsettled
+from bench.validation import MIN_ROUNDS, Comparison, compare, judge, paired_ratio, unsettled
 from bench.validation.references import (
     EventSpans,
-    dd_bandwidth,
+    direct_io_bandwidth,
     hyperfine_seconds,
-    parse_dd,
-    refused_direct,
-    socket_bitrate,
+    iperf2_bitrate,
+    parse_iperf2_server,
 )
 from bench.validation.runner import settle
 
@@ -103,7 +104,7 @@ def test_a_median_on_the_band_edge_cannot_be_projected() -> None:
     assert judge(ratio(1.05, 1.0, 1.1), 1.05, n=30).more_rounds is None
 
 
-def test_compare_takes_the_ratio_of_medians_and_judges_it() -> None:
+def test_compare_takes_the_median_of_per_round_ratios_and_judges_it() -> None:
     rng = np.random.default_rng(5)
     reference = list(rng.lognormal(np.log(0.2), 0.02, 40))
     same = list(rng.lognormal(np.log(0.2), 0.02, 40))
@@ -112,7 +113,9 @@ def test_compare_takes_the_ratio_of_medians_and_judges_it() -> None:
         "x", numerator=("a", same), denominator=("b", reference), unit="s",
         direction="lower", band=1.05, catches="method",
     )  # fmt: skip
-    assert kept.verdict == "pass" and kept.n == 40 and 0.97 < kept.ratio < 1.03
+    assert kept.verdict == "pass" and kept.n == 40 and 0.97 < kept.ratio < 1.03 and kept.paired
+    ratios = sorted(a / b for a, b in zip(same, reference, strict=True))
+    assert kept.ratio == (ratios[19] + ratios[20]) / 2
     assert kept.ci_low is not None and kept.ci_low < kept.ratio < (kept.ci_high or 0)
     off = compare(
         "y", numerator=("a", slower), denominator=("b", reference), unit="s",
@@ -129,6 +132,36 @@ def test_compare_takes_the_ratio_of_medians_and_judges_it() -> None:
             "w", numerator=("a", same), denominator=("b", same), unit="s",
             direction="lower", band=1.05, catches="everything",
         )  # fmt: skip
+
+
+def test_pairing_by_round_removes_drift_both_sides_share() -> None:
+    """The machine slows and speeds up across rounds by up to 2x; both methods of a
+    round see the same speed. Paired, the 1 % noise of each method is all that is left;
+    unpaired (sets of unequal length), the drift swamps a 5 % band."""
+    rng = np.random.default_rng(11)
+    drift = rng.lognormal(0.0, 0.25, 40)
+    harness = list(drift * rng.lognormal(np.log(0.2), 0.01, 40))
+    reference = list(drift * rng.lognormal(np.log(0.2), 0.01, 40))
+    paired = compare(
+        "p", numerator=("a", harness), denominator=("b", reference), unit="s",
+        direction="lower", band=1.05, catches="plumbing",
+    )  # fmt: skip
+    assert paired.paired and paired.verdict == "pass"
+    unpaired = compare(
+        "u", numerator=("a", harness), denominator=("b", reference[:-1]), unit="s",
+        direction="lower", band=1.05, catches="plumbing",
+    )  # fmt: skip
+    assert not unpaired.paired and unpaired.verdict == "inconclusive"
+
+
+def test_a_paired_ratio_needs_pairs_of_positive_values() -> None:
+    assert paired_ratio([], []) is None
+    assert paired_ratio([1.0, 2.0], [1.0]) is None
+    assert paired_ratio([1.0, 0.0], [1.0, 1.0]) is None
+    few = paired_ratio([2.0] * (MIN_ROUNDS - 1), [1.0] * (MIN_ROUNDS - 1))
+    assert few is not None and few.value == 2.0 and few.ci is None
+    enough = paired_ratio([2.0, 4.0, 6.0, 3.0, 2.0, 2.0], [1.0, 2.0, 2.0, 1.0, 1.0, 1.0])
+    assert enough is not None and enough.value == 2.0 and enough.ci == (2.0, 3.0)
 
 
 # --- adding rounds within a budget ------------------------------------------------------------
@@ -205,48 +238,59 @@ def test_a_budget_of_zero_measures_only_the_first_rounds() -> None:
 # --- the references -----------------------------------------------------------------------
 
 
-def test_dd_summary_lines_as_gnu_dd_prints_them() -> None:
-    written = parse_dd((FIXTURES / "dd-write-direct.txt").read_text())
-    assert written == (16_777_216, 0.0480771)
-    assert parse_dd((FIXTURES / "dd-read-direct.txt").read_text()) == (16_777_216, 0.0500864)
-    assert parse_dd((FIXTURES / "dd-nocache.txt").read_text()) == (0, 3.1299e-05)
-    missing = (FIXTURES / "dd-missing.txt").read_text()
-    with pytest.raises(ValueError, match="no dd summary"):
-        parse_dd(missing)
-    assert not refused_direct(missing)
-    assert refused_direct("dd: failed to open 'crossdock-dd.dat': Invalid argument\n")
-
-
-@pytest.mark.skipif(shutil.which("dd") is None, reason="dd not installed")
-def test_dd_moves_the_file_with_direct_io_and_says_so(tmp_path: Path) -> None:
+def test_the_direct_io_loop_wraps_round_its_file_for_the_time_asked(tmp_path: Path) -> None:
     target = tmp_path / "f.dat"
-    written = dd_bandwidth(target, "write", size_mib=4)
+    written = direct_io_bandwidth(target, "write", size_mib=4, duration=0.2)
+    assert target.stat().st_size == 4 << 20  # laid out once, then overwritten in place
+    assert written.direct and written.seconds >= 0.2
+    assert written.bytes % (1 << 20) == 0 and written.bytes > 4 << 20  # wrapped round
+    read = direct_io_bandwidth(target, "read", size_mib=4, duration=0.1)
+    assert read.direct and read.bandwidth == read.bytes / read.seconds
     assert target.stat().st_size == 4 << 20
-    assert written.bytes == 4 << 20 and written.seconds > 0 and written.direct
-    read = dd_bandwidth(target, "read", size_mib=4)
-    assert read.bytes == 4 << 20 and read.bandwidth == read.bytes / read.seconds
 
 
-def test_dd_falls_back_to_buffered_io_where_direct_io_is_refused(tmp_path: Path) -> None:
-    """A filesystem that refuses O_DIRECT cannot be had here: a dd in front of the real
-    one refuses the direct flags with the message GNU dd prints then."""
-    real = shutil.which("dd")
-    if real is None:
-        pytest.skip("dd not installed")
-    shim = tmp_path / "dd"
-    shim.write_text(
-        "#!/bin/sh\n"
-        'case "$*" in *direct*) echo "dd: failed to open \'x\': Invalid argument" >&2; exit 1;; esac\n'
-        f'exec {real} "$@"\n'
-    )
-    shim.chmod(0o755)
+def test_the_direct_io_loop_falls_back_to_buffered_io_where_direct_io_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every filesystem here takes O_DIRECT: a refusing one (as some FUSE and network
+    filesystems are) is stood in for by an ``open`` that fails as the kernel does then."""
+    real_open = os.open
+
+    def refusing(path: object, flags: int, *args: object) -> int:
+        if flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", refusing)
     target = tmp_path / "f.dat"
-    written = dd_bandwidth(target, "write", size_mib=2, dd=str(shim))
-    read = dd_bandwidth(target, "read", size_mib=2, dd=str(shim))
+    written = direct_io_bandwidth(target, "write", size_mib=2, duration=0.05)
+    read = direct_io_bandwidth(target, "read", size_mib=2, duration=0.05)
     assert not written.direct and not read.direct
-    assert written.bytes == read.bytes == 2 << 20
-    with pytest.raises(subprocess.CalledProcessError):
-        dd_bandwidth(tmp_path / "absent" / "f.dat", "read", size_mib=1)
+    assert written.bytes >= 2 << 20 and read.bytes >= 1 << 20
+    monkeypatch.setattr(os, "open", real_open)
+    with pytest.raises(FileNotFoundError):
+        direct_io_bandwidth(tmp_path / "absent" / "f.dat", "read", size_mib=1, duration=0.05)
+
+
+def test_iperf2_server_reports_give_what_arrived_after_the_omitted_second() -> None:
+    """A real iperf2 2.1.8 server report (``-y C -i 1``) of a 3 s run over 127.0.0.1."""
+    report = (FIXTURES / "iperf2-server.csv").read_text()
+    count, seconds = parse_iperf2_server(report, omit=1.0)
+    whole = 12_969_312_316
+    first = 3_769_368_636
+    assert count == whole - first
+    exact = 8 * whole / 34_580_383_499 - 8 * first / 30_154_949_088
+    assert seconds == pytest.approx(exact, rel=1e-12) and 1.9 < seconds < 2.1
+    count, seconds = parse_iperf2_server(report, omit=0.0)
+    assert count == whole and seconds == pytest.approx(8 * whole / 34_580_383_499)
+    with pytest.raises(ValueError, match="no iperf2 report"):
+        parse_iperf2_server((FIXTURES / "iperf2-client.csv").read_text()[:10], omit=1.0)
+
+
+@pytest.mark.skipif(shutil.which("iperf") is None, reason="iperf2 (iperf) not installed")
+def test_iperf2_counts_what_arrives_over_loopback() -> None:
+    bitrate = iperf2_bitrate(duration=1.0, omit=1.0)
+    assert bitrate > 1e8  # loopback moves far more than 100 Mbit/s
 
 
 def test_hyperfine_export_gives_the_runs_time() -> None:
@@ -272,8 +316,3 @@ def test_the_engine_span_is_create_to_destroy_of_the_next_container_on_the_engin
     assert spans.mark() == mark + 1
     with pytest.raises(TimeoutError):
         spans.span_after(spans.mark(), timeout=0.05)
-
-
-def test_the_socket_loop_counts_what_arrives_over_loopback() -> None:
-    bitrate = socket_bitrate(duration=0.3, omit=0.1)
-    assert bitrate > 1e8  # loopback moves far more than 100 Mbit/s

@@ -4,10 +4,11 @@ equivalence test.
 Each area (``startup``, ``fileio``, ``network``) has a module here whose ``opened(ctx)``
 yields an :class:`Area`: every call of :meth:`Area.round` measures each method once,
 interleaved, and :meth:`Area.comparisons` judges what was measured so far. A comparison is
-the ratio of two medians (the harness's figure over the reference's) with its bootstrap
-95 % interval, judged against a band: :func:`judge` says ``pass`` when the whole interval
-lies inside the band, ``fail`` when it lies wholly outside, ``inconclusive`` otherwise,
-with a projection of the rounds that would settle it. ``crossdock validate``
+the median of the per-round ratios (the harness's figure over the reference's measured in
+the same round) with its distribution-free 95 % interval, judged against a band:
+:func:`judge` says ``pass`` when the whole interval lies inside the band, ``fail`` when it
+lies wholly outside, ``inconclusive`` otherwise, with a projection of the rounds that
+would settle it. ``crossdock validate``
 (:mod:`bench.validation.runner`) adds rounds until every comparison is conclusive or its
 time budget ends.
 
@@ -25,7 +26,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bench.analysis.stats import Ratio, min_samples_for_ci, ratio_of_medians, summarize
+from bench.analysis.stats import (
+    Ratio,
+    median_ci,
+    min_samples_for_ci,
+    ratio_of_medians,
+    summarize,
+)
 from bench.plan import Scalar
 from bench.results import Metric, Result
 
@@ -117,8 +124,10 @@ def _more_rounds(centre: float, low: float, high: float, edge: float, n: int) ->
 
 @dataclass(frozen=True)
 class Comparison:
-    """One side-by-side check: ``ratio`` = median(numerator) / median(denominator) of the
-    measured quantity, with its bootstrap 95 % interval ``[ci_low, ci_high]``.
+    """One side-by-side check of the measured quantity: ``ratio`` is the median of the
+    per-round ratios numerator / denominator with its 95 % interval ``[ci_low, ci_high]``
+    (``paired``), or, where the two sets are not measured round by round,
+    median(numerator) / median(denominator) with a bootstrap interval.
 
     ``band`` is a factor (1.05: the ratio must lie within 1.05x either way, i.e. in
     ``[1/1.05, 1.05]``); ``None`` means reported, not judged. ``catches`` is a key of
@@ -142,6 +151,7 @@ class Comparison:
     verdict: Verdict
     more_rounds: int | None = None
     note: str = ""
+    paired: bool = True
 
     def __post_init__(self) -> None:
         if self.catches not in CATCHES:
@@ -170,11 +180,17 @@ def compare(
     catches: str,
     note: str = "",
 ) -> Comparison:
-    """A judged :class:`Comparison` of two labelled sample sets: the ratio of their medians
-    with a bootstrap interval (:func:`bench.analysis.stats.ratio_of_medians`), judged by
-    :func:`judge`; ``n`` is the smaller set's size."""
+    """A judged :class:`Comparison` of two labelled sample sets, judged by :func:`judge`.
+
+    Sets of equal length are taken as measured round by round (the i-th of each in round
+    i, adjacent in time): the comparison is then the median of the per-round ratios with
+    its distribution-free interval (:func:`paired_ratio`), so drift in the machine's speed
+    across rounds, which both sides of a round share, does not widen it. Otherwise the
+    ratio of the medians with a bootstrap interval
+    (:func:`bench.analysis.stats.ratio_of_medians`). ``n`` is the smaller set's size."""
     (num_name, num), (den_name, den) = numerator, denominator
-    ratio = ratio_of_medians(den, num)
+    paired = len(num) == len(den)
+    ratio = paired_ratio(num, den) if paired else ratio_of_medians(den, num)
     n = min(len(num), len(den))
     judgement = judge(ratio, band, n)
     return Comparison(
@@ -194,6 +210,25 @@ def compare(
         verdict=judgement.verdict,
         more_rounds=judgement.more_rounds,
         note=note,
+        paired=paired,
+    )
+
+
+def paired_ratio(
+    numerator: Sequence[float], denominator: Sequence[float], confidence: float = 0.95
+) -> Ratio | None:
+    """The median of the ratios ``numerator[i] / denominator[i]`` with the order-statistic
+    interval of a median (:func:`bench.analysis.stats.median_ci`: at least *confidence*
+    coverage for any distribution of the ratios, the rounds independent); ``ci`` is
+    ``None`` below :data:`MIN_ROUNDS` pairs. ``None`` without pairs or with a value that
+    is not positive."""
+    if not numerator or len(numerator) != len(denominator):
+        return None
+    if min(numerator) <= 0 or min(denominator) <= 0:
+        return None
+    ratios = [a / b for a, b in zip(numerator, denominator, strict=True)]
+    return Ratio(
+        value=summarize(ratios).median, ci=median_ci(ratios, confidence), confidence=confidence
     )
 
 

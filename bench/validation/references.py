@@ -2,12 +2,12 @@
 no :mod:`bench.tools`, :mod:`bench.workloads` or :mod:`bench.provision` here, only the
 standard library, the reference tools' own outputs and the engine API's event stream.
 
-- :func:`dd_bandwidth`: sequential 1 MiB-block I/O timed by GNU ``dd`` itself, with
-  direct I/O, falling back where the filesystem refuses ``O_DIRECT`` as the harness does
-  (writes buffered and fsynced before dd stops its clock; reads after the file's cached
-  pages are dropped with ``iflag=nocache``).
-- :func:`socket_bitrate`: TCP throughput over 127.0.0.1 by a copy loop in Python, a
-  receiver process counting what arrives after an omitted first stretch.
+- :func:`direct_io_bandwidth`: sequential 1 MiB ``pwrite`` / ``pread`` calls with direct
+  I/O on the loop's own clock, falling back where the filesystem refuses it as the
+  harness does (writes buffered and fsynced before the clock stops; reads after the
+  file's cached pages are dropped).
+- :func:`iperf2_bitrate`: TCP throughput over 127.0.0.1 measured by iperf2, a second
+  implementation, counted by its server (the receiver) after an omitted first stretch.
 - :class:`EventSpans`: a container's create -> destroy span on the engine's own clock,
   from an event stream of the validation's own.
 - :func:`hyperfine_seconds`: one run's time from hyperfine's JSON export.
@@ -16,26 +16,32 @@ standard library, the reference tools' own outputs and the engine API's event st
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import mmap
 import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 MIB = 1 << 20
-_DD_SUMMARY = re.compile(r"^(\d+) bytes\b.*\bcopied, ([0-9.]+(?:e[-+]?\d+)?) s\b", re.MULTILINE)
 
 
 @dataclass(frozen=True)
-class DdRun:
-    """One dd run: bytes moved in dd's own seconds; ``direct`` says whether O_DIRECT was
-    used (``False``: refused by the filesystem, buffered fallback)."""
+class IoRun:
+    """One run of the direct-I/O loop: bytes moved in *seconds* (the loop's own clock);
+    ``direct`` says whether the cache was bypassed (``False``: refused by the filesystem,
+    buffered fallback)."""
 
     bytes: int
     seconds: float
@@ -47,104 +53,143 @@ class DdRun:
         return self.bytes / self.seconds
 
 
-def parse_dd(stderr: str) -> tuple[int, float]:
-    """Bytes and seconds from GNU dd's summary line (``C`` locale), e.g. ``268435456 bytes
-    (268 MB, 256 MiB) copied, 1.19418 s, 225 MB/s``; ``ValueError`` when there is none."""
-    found = _DD_SUMMARY.findall(stderr)
-    if not found:
-        raise ValueError(f"no dd summary line in {stderr[-300:]!r}")
-    count, seconds = found[-1]
-    return int(count), float(seconds)
+def direct_io_bandwidth(
+    path: Path, mode: Literal["write", "read"], *, size_mib: int, duration: float
+) -> IoRun:
+    """Sequential 1 MiB ``pwrite`` or ``pread`` calls over *path* (laid out first to
+    *size_mib* MiB, unmeasured, if it is shorter), from one page-aligned buffer, wrapping
+    round the file until *duration* seconds have passed; timed on
+    :func:`time.perf_counter_ns` around the calls only.
+
+    The cache is bypassed where the platform can (``O_DIRECT`` on Linux, ``F_NOCACHE`` on
+    macOS). Where the filesystem refuses that, the fallback is the harness's: writes
+    buffered with an ``fsync`` before the clock stops, reads after the file's cached pages
+    were dropped (``posix_fadvise(DONTNEED)``, where there is one)."""
+    if not path.exists() or path.stat().st_size < size_mib * MIB:
+        _lay_out(path, size_mib)
+    buffer = mmap.mmap(-1, MIB)  # page-aligned, as direct I/O needs
+    buffer.write(os.urandom(MIB))
+    fd, direct = _open(path, mode)
+    try:
+        if not direct and mode == "read" and hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        buffers = [buffer]
+        moved, block = 0, 0
+        began = time.perf_counter_ns()
+        stop = began + int(duration * 1e9)
+        while True:
+            if mode == "write":
+                done = os.pwrite(fd, buffer, block * MIB)
+            else:  # into the aligned buffer itself (os.pread would allocate an unaligned one)
+                done = os.preadv(fd, buffers, block * MIB)
+            if done != MIB:
+                raise OSError(f"{mode} of 1 MiB at block {block} of {path} moved {done} bytes")
+            moved += MIB
+            block = (block + 1) % size_mib
+            if time.perf_counter_ns() >= stop:
+                break
+        if mode == "write" and not direct:
+            os.fsync(fd)
+        ended = time.perf_counter_ns()
+    finally:
+        os.close(fd)
+        buffer.close()
+    return IoRun(moved, (ended - began) * 1e-9, direct)
 
 
-def refused_direct(stderr: str) -> bool:
-    """Whether dd failed because the filesystem refuses ``O_DIRECT`` (``EINVAL`` on open)."""
-    return "Invalid argument" in stderr and ("failed to open" in stderr or "error" in stderr)
+def _lay_out(path: Path, size_mib: int) -> None:
+    block = os.urandom(MIB)
+    with path.open("wb") as f:
+        for _ in range(size_mib):
+            f.write(block)
+        f.flush()
+        os.fsync(f.fileno())
 
 
-def dd_bandwidth(
-    path: Path, mode: Literal["write", "read"], *, size_mib: int, dd: str = "dd"
-) -> DdRun:
-    """Write *size_mib* MiB of zeros to *path* (over what is there, not truncating it), or
-    read *path* whole, in 1 MiB blocks with direct I/O; where that is refused, the
-    buffered fallback (see the module docstring).
-    Raises ``subprocess.CalledProcessError`` when dd fails otherwise."""
-    if mode == "write":
-        # overwrites in place (no truncation), as fio overwrites the file it laid out
-        write = [dd, "if=/dev/zero", f"of={path}", "bs=1M", f"count={size_mib}"]
-        direct = [*write, "oflag=direct", "conv=notrunc"]
-        buffered = [*write, "conv=notrunc,fsync"]
-        before: list[str] = []
-    else:
-        direct = [dd, f"if={path}", "of=/dev/null", "bs=1M", "iflag=direct"]
-        buffered = [dd, f"if={path}", "of=/dev/null", "bs=1M"]
-        before = [dd, f"if={path}", "iflag=nocache", "count=0"]  # drops the file's cached pages
-    done = _run_dd(direct, check=False)
-    if done.returncode == 0:
-        return DdRun(*parse_dd(done.stderr), direct=True)
-    if not refused_direct(done.stderr):
-        raise subprocess.CalledProcessError(done.returncode, direct, done.stdout, done.stderr)
-    if before:
-        _run_dd(before, check=True)
-    return DdRun(*parse_dd(_run_dd(buffered, check=True).stderr), direct=False)
+def _open(path: Path, mode: str) -> tuple[int, bool]:
+    """*path* opened for *mode*, bypassing the cache where possible; whether it does."""
+    flags = os.O_WRONLY if mode == "write" else os.O_RDONLY
+    direct_flag = getattr(os, "O_DIRECT", 0)
+    if direct_flag:
+        try:
+            return os.open(path, flags | direct_flag), True
+        except OSError as e:
+            if e.errno != errno.EINVAL:  # EINVAL: the filesystem refuses O_DIRECT
+                raise
+        return os.open(path, flags), False
+    fd = os.open(path, flags)
+    nocache = getattr(fcntl, "F_NOCACHE", None) if fcntl else None
+    if nocache is not None:
+        fcntl.fcntl(fd, nocache, 1)
+        return fd, True
+    return fd, False
 
 
-def _run_dd(argv: list[str], *, check: bool) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LC_ALL": "C"}  # the summary line's wording
-    return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=300, env=env)
+_IPERF2_CSV = re.compile(r"^\d{14},[^,]*,\d+,[^,]*,\d+,-?\d+,([0-9.]+)-([0-9.]+),(\d+),(\d+)\s*$")
 
 
-#: the receiver: prints its port, then after EOF the bytes and seconds after *omit* s
-_RECEIVER = r"""
-import json, socket, sys, time
-server = socket.socket()
-server.bind(("127.0.0.1", 0))
-server.listen(1)
-print(server.getsockname()[1], flush=True)
-conn, _ = server.accept()
-omit, view = float(sys.argv[1]), memoryview(bytearray(int(sys.argv[2])))
-total, start, mark = 0, time.perf_counter(), None
-while True:
-    got = conn.recv_into(view)
-    if not got:
-        break
-    total += got
-    if mark is None and time.perf_counter() - start >= omit:
-        mark = (time.perf_counter(), total)
-end = time.perf_counter()
-if mark is None:
-    mark = (start, 0)
-print(json.dumps({"bytes": total - mark[1], "seconds": end - mark[0]}), flush=True)
-"""
+def parse_iperf2_server(csv: str, omit: float) -> tuple[int, float]:
+    """Bytes and seconds an iperf2 server counted after its first *omit* seconds, from its
+    ``-y C -i 1`` report: the whole-connection line minus the intervals that end by
+    *omit*, each interval's exact seconds taken as ``8 * bytes / bits_per_second`` (the
+    printed interval bounds are rounded). ``ValueError`` without a whole-connection line."""
+    rows = [
+        (float(m[1]), float(m[2]), int(m[3]), int(m[4]))
+        for m in (_IPERF2_CSV.match(line) for line in csv.splitlines())
+        if m
+    ]
+    if not rows:
+        raise ValueError(f"no iperf2 report lines in {csv[-300:]!r}")
+    whole = max(rows, key=lambda r: (r[1] - r[0], r[2]))
+    if whole[0] != 0.0:
+        raise ValueError(f"no whole-connection line in {csv[-300:]!r}")
+    omitted = [r for r in rows if r is not whole and r[1] <= omit + 1e-9]
+    seconds = _seconds(whole) - sum(_seconds(r) for r in omitted)
+    count = whole[2] - sum(r[2] for r in omitted)
+    return count, seconds
 
 
-def socket_bitrate(*, duration: float, omit: float, buffer: int = 128 * 1024) -> float:
-    """Bits per second received over one TCP connection on 127.0.0.1: this process sends
-    *buffer*-sized writes for ``omit + duration`` seconds to a receiver process that reads
-    into a *buffer*-sized buffer and counts the bytes that arrive after its first *omit*
-    seconds, over the time from then to the end of the stream (receiver's clock)."""
-    receiver = subprocess.Popen(
-        [sys.executable, "-c", _RECEIVER, str(omit), str(buffer)],
+def _seconds(row: tuple[float, float, int, int]) -> float:
+    return 8.0 * row[2] / row[3] if row[3] else row[1] - row[0]
+
+
+def iperf2_bitrate(*, duration: float, omit: float, iperf: str = "iperf") -> float:
+    """Bits per second over one TCP connection on 127.0.0.1 measured by iperf2 (a second
+    implementation, not iperf3): 128 KiB writes for ``omit + duration`` seconds, counted
+    by the server (the receiver) after its first *omit* seconds
+    (:func:`parse_iperf2_server`). The server takes one connection and exits."""
+    port = _free_loopback_port()
+    server = subprocess.Popen(
+        [iperf, "-s", "-B", "127.0.0.1", "-p", str(port), "-y", "C", "-i", "1", "-P", "1"],
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
     )
     try:
-        assert receiver.stdout is not None
-        port = int(receiver.stdout.readline())
-        data = memoryview(bytes(buffer))
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as sender:
-            stop = time.perf_counter() + omit + duration
-            while time.perf_counter() < stop:
-                sender.sendall(data)
-        counted = json.loads(receiver.stdout.readline())
-        receiver.wait(timeout=30)
+        client = [iperf, "-c", "127.0.0.1", "-p", str(port), "-l", "128K", "-y", "C"]
+        client += ["-t", f"{omit + duration:g}"]
+        for _ in range(100):  # iperf2 says nothing when it listens: retry a refused connect
+            done = subprocess.run(client, capture_output=True, text=True, timeout=120, check=False)
+            if any(_IPERF2_CSV.match(line) for line in done.stdout.splitlines()):
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"iperf2 client never connected: {done.stdout}{done.stderr}")
+        out, _ = server.communicate(timeout=30)
     finally:
-        if receiver.poll() is None:
-            receiver.kill()
-            receiver.wait()
-    if counted["seconds"] <= 0 or counted["bytes"] <= 0:
-        raise ValueError(f"the socket loop counted nothing after {omit} s: {counted}")
-    return 8.0 * float(counted["bytes"]) / float(counted["seconds"])
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    count, seconds = parse_iperf2_server(out, omit)
+    if count <= 0 or seconds <= 0:
+        raise ValueError(f"iperf2 counted nothing after {omit} s: {out[-300:]!r}")
+    return 8.0 * count / seconds
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def hyperfine_seconds(export: str) -> float:

@@ -1,7 +1,8 @@
 """Startup: the harness's container lifecycle figures against three references.
 
-Each round, interleaved: one harness sample (API phases, then ``docker run --rm``), one
-bare API cycle, one hyperfine run of ``docker run --rm``.
+Each round, interleaved, the order alternating every round: one harness sample (API
+phases, then ``docker run --rm``), one bare API cycle, one hyperfine run of
+``docker run --rm``.
 
 - ``plumbing``: end-to-end against a bare loop of the same docker SDK calls written out
   here (create, start, wait, remove on the host clock); ``docker run --rm`` against
@@ -69,6 +70,12 @@ class StartupArea:
         self._workload.finish(self._ctx, self._scenario)
 
     def round(self) -> None:
+        steps = [self._harness, self._bare, self._by_hyperfine]
+        for step in steps if self.rounds % 2 == 0 else steps[::-1]:
+            step()
+        self.rounds += 1
+
+    def _harness(self) -> None:
         mark = self._spans.mark()
         harness = self._workload.sample(self._ctx, self._scenario, self._variant)
         self._samples["harness"].append(harness["end_to_end"])
@@ -76,13 +83,16 @@ class StartupArea:
         self._samples["engine-events"].append(self._spans.span_after(mark))
         if "cli_run_rm" in harness:
             self._samples["harness-cli"].append(harness["cli_run_rm"])
+
+    def _bare(self) -> None:
         self._samples["bare-api"].append(_bare_cycle(self._ctx, self._tag))
+
+    def _by_hyperfine(self) -> None:
         if self._hyperfine and self._cli:
             command = [*self._cli, "run", "--rm", *_labels(self._ctx), "--network", "none"]
             self._samples["hyperfine"].append(
                 _hyperfine(self._hyperfine, [*command, self._tag, "true"])
             )
-        self.rounds += 1
 
     def comparisons(self) -> list[Comparison]:
         def pair(name: str, num: str, den: str, band: float | None, catches: str) -> Comparison:
