@@ -42,7 +42,7 @@ from bench.interop import (
     export_pyperf,
     import_pytest_benchmark,
 )
-from bench.interop.pyperf import PER_OPERATION
+from bench.interop.pyperf import PER_OPERATION, PER_THOUSAND_INTERVALS
 from bench.results import Metric, Result, RunDocument, result_path, write_atomic
 
 CAPTURES = Path(__file__).parent / "fixtures" / "pytest-benchmark"
@@ -149,7 +149,10 @@ def test_pyperf_export_loads_with_pyperf_one_run_per_sample(tmp_path: Path) -> N
         assert metadata["crossdock_run_id"] == "linux-native-1"
         assert metadata["crossdock_harness_version"] == "0.1.0"
         assert metadata["date"] == "2024-05-01 10:00:00"
-        if measured.name in PER_OPERATION:  # the time of 1,000 operations at that latency
+        thousand = measured.name in PER_OPERATION | PER_THOUSAND_INTERVALS or (
+            measured.unit == "s" and "runtime=native" in name
+        )
+        if thousand:  # the time of 1,000 operations at that latency, or of 1,000 intervals
             assert bench.get_values() == pytest.approx([1e3 * s for s in measured.samples])
         elif measured.unit in ("s", "B"):
             assert bench.get_values() == measured.samples
@@ -197,6 +200,12 @@ def test_exported_rates_and_latencies_are_times_pyperf_does_not_call_too_short(
     assert {b.get_metadata()["crossdock_unit"] for b in rates} == {"B/s", "bit/s", "op/s"}
     latencies = [b for b in exported if b.get_metadata()["crossdock_metric"] in PER_OPERATION]
     assert {b.get_metadata()["crossdock_metric"] for b in latencies} == set(PER_OPERATION)
+    thousands = {
+        b.get_metadata()["crossdock_metric"]
+        for b in exported
+        if b.get_metadata()["crossdock_values"].startswith("seconds per 1,000 such intervals")
+    }
+    assert PER_THOUSAND_INTERVALS <= thousands and "end_to_end" in thousands  # native start
     for bench in exported:
         assert min(bench.get_values()) >= 1e-3, bench.get_name()
     checked = subprocess.run(

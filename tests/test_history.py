@@ -157,6 +157,20 @@ def test_a_regression_across_a_condition_change_names_the_change() -> None:
         ]
 
 
+def test_a_new_crossdock_version_breaks_the_trend() -> None:
+    """A release may change how a figure is measured (fio's write buffers, say): runs of
+    two versions are not joined silently."""
+    before = week_run("linux-native", 0)
+    after = week_run("linux-native", 1)
+    after = replace(after, run={**after.run, "harness_version": "0.2.0"})
+    steps = [s for t in history([before, after]).trends for s in t.steps]
+    assert steps
+    for step in steps:
+        assert [(c.name, c.before, c.after) for c in step.changes] == [
+            ("crossdock", "0.1.0", "0.2.0")
+        ]
+
+
 def test_runs_with_too_few_samples_are_not_called() -> None:
     def three_samples(document: RunDocument) -> RunDocument:
         results = tuple(

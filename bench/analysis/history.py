@@ -20,7 +20,8 @@ a suite is a few dozen comparisons, not hundreds.
 
 Conditions (:func:`run_conditions`) are what a run recorded about what it ran on: the
 engine version, the platform's own version (Docker Desktop's, as the engine reports it),
-the engine's kernel, the host OS and CPU, and the scenario's shared parameters. A step
+the engine's kernel, the host OS and CPU, crossdock's own version (a release may change
+how a figure is measured) and the scenario's shared parameters. A step
 between runs whose conditions differ is a *break*: the trend is drawn with a gap there,
 and a call across it names the changes.
 """
@@ -54,6 +55,7 @@ CONDITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("host OS", ("host", "os_version")),
     ("host CPU", ("host", "cpu_model")),
     ("host CPUs", ("host", "cpu_count")),
+    ("crossdock", ("run", "harness_version")),
 )
 
 #: The name of the condition that holds a scenario's shared parameters.
@@ -237,7 +239,9 @@ def run_date(run: Mapping[str, Any]) -> datetime:
 
 def run_conditions(document: RunDocument) -> tuple[tuple[str, str], ...]:
     """The :data:`CONDITIONS` *document* recorded, as text (``"-"`` when not recorded)."""
-    sections: dict[str, Any] = {"engine": document.engine, "host": document.host}
+    sections: dict[str, Any] = {
+        "engine": document.engine, "host": document.host, "run": document.run,
+    }  # fmt: skip
     found = []
     for name, path in CONDITIONS:
         value: Any = sections[path[0]]

@@ -4,7 +4,7 @@ and ``python -m pyperf compare_to`` read (:func:`export_pyperf`)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +16,7 @@ from bench.analysis.frame import ok_results, variant_label
 from bench.errors import BadInputError
 from bench.interop.exports import ExportInfo, load_strict, not_ok_note, writing
 from bench.metrics import METRICS, Direction
+from bench.plan import Scalar
 from bench.results import Metric, Result, RunDocument
 
 
@@ -68,12 +69,30 @@ PER_OPERATION_UNIT = PyperfUnit(
     1e3,
     meaning="seconds per 1,000 operations at this latency (1,000 x the seconds of one)",
 )
+#: times of one interval that can be under a millisecond on a fast path (a phase of the
+#: 100-file tree, a native process start): exported as the time of 1,000 of them, so on
+#: every platform alike, whatever the measured values are
+PER_THOUSAND_INTERVALS = frozenset(
+    {"tree_unpack", "tree_walk", "tree_read", "tree_delete", "tree_total"}
+)
+PER_THOUSAND_UNIT = PyperfUnit(
+    "second",
+    "lower",
+    1e3,
+    meaning="seconds per 1,000 such intervals (1,000 x the seconds of the one measured)",
+)
 
 
-def pyperf_unit(measured: Metric) -> PyperfUnit | None:
-    """The mapping *measured* is exported with, or ``None`` for a unit pyperf cannot take."""
-    if measured.name in PER_OPERATION and measured.unit == "s":
-        return PER_OPERATION_UNIT
+def pyperf_unit(measured: Metric, variant: Mapping[str, Scalar] | None = None) -> PyperfUnit | None:
+    """The mapping *measured* (of a result with *variant*) is exported with, or ``None``
+    for a unit pyperf cannot take. The rule depends on the metric and variant only, never
+    on the values, so a benchmark has the same unit in every export."""
+    if measured.unit == "s":
+        if measured.name in PER_OPERATION:
+            return PER_OPERATION_UNIT
+        native_start = (variant or {}).get("runtime") == "native"
+        if measured.name in PER_THOUSAND_INTERVALS or native_start:
+            return PER_THOUSAND_UNIT
     return PYPERF_UNITS.get(measured.unit)
 
 
@@ -104,7 +123,9 @@ def export_pyperf(*, inputs: Sequence[Path], output: Path) -> ExportInfo:
       runs. ``stats`` and ``compare_to`` (mean, standard deviation, Student's t-test)
       pool the values of all runs, so they see exactly the crossdock samples;
     - values follow :func:`pyperf_unit`: times in seconds as they are, except the
-      latency of one operation (:data:`PER_OPERATION`), exported per 1,000 operations;
+      latency of one operation (:data:`PER_OPERATION`), exported per 1,000 operations,
+      and the intervals that can be under 1 ms (the tree's phases, a native start),
+      exported per 1,000 such intervals;
       rates (``B/s``, ``bit/s``, ``op/s``, higher is better) as the time of a stated unit
       of work, seconds per GiB, per Gbit or per 1,000 operations, so that lower is better
       as pyperf assumes; sizes in bytes as they are.
@@ -133,7 +154,7 @@ def export_pyperf(*, inputs: Sequence[Path], output: Path) -> ExportInfo:
     left_out: Counter[str] = Counter()
     for document, result in ok_results(d for _, d in loaded.documents):
         for measured in result.metrics:
-            reason = _pyperf_refusal(measured)
+            reason = _pyperf_refusal(result, measured)
             if reason is not None:
                 left_out[reason] += 1
                 continue
@@ -167,9 +188,9 @@ def _single_platform(documents: Sequence[tuple[Path, RunDocument]]) -> None:
         )
 
 
-def _pyperf_refusal(measured: Metric) -> str | None:
+def _pyperf_refusal(result: Result, measured: Metric) -> str | None:
     """Why *measured* cannot be a pyperf benchmark, or None when it can."""
-    mapping = pyperf_unit(measured)
+    mapping = pyperf_unit(measured, result.variant)
     if mapping is None:
         return (
             f"{measured.name} (unit {measured.unit!r}) left out: pyperf values are times "
@@ -187,7 +208,7 @@ def _pyperf_refusal(measured: Metric) -> str | None:
 
 def _pyperf_runs(name: str, document: RunDocument, result: Result, measured: Metric) -> list[Any]:
     """One ``pyperf.Run`` per sample, with the metadata :func:`export_pyperf` lists."""
-    mapping = pyperf_unit(measured)
+    mapping = pyperf_unit(measured, result.variant)
     assert mapping is not None  # refused before
     definition = METRICS.get(measured.name)
     metadata = _present(
