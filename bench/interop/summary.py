@@ -6,7 +6,7 @@ ratio to native with its interval, from the same analysis the report shows
 The document (``format: "crossdock-summary"``, ``version`` :data:`SUMMARY_VERSION`)::
 
     {
-      "format": "crossdock-summary", "version": 1, "generator": "crossdock 0.1.0",
+      "format": "crossdock-summary", "version": 1, "generator": "crossdock 0.2.0",
       "confidence": 0.95, "resamples": 2000,
       "runs": [{"run_id", "platform", "started_at", "status", "engine_version"}, ...],
       "series": [
