@@ -10,6 +10,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 
 from bench.analysis.stats import Ratio
 from bench.results import Result
-from bench.validation import MIN_ROUNDS, Comparison, compare, judge, paired_ratio, unsettled
+from bench.validation import MIN_ROUNDS, Comparison, compare, ioloop, judge, paired_ratio, unsettled
 from bench.validation.references import (
     EventSpans,
     direct_io_bandwidth,
@@ -263,12 +264,14 @@ def test_the_direct_io_loop_falls_back_to_buffered_io_where_direct_io_is_refused
 
     monkeypatch.setattr(os, "open", refusing)
     target = tmp_path / "f.dat"
-    written = direct_io_bandwidth(target, "write", size_mib=2, duration=0.05)
-    read = direct_io_bandwidth(target, "read", size_mib=2, duration=0.05)
-    assert not written.direct and not read.direct
-    assert written.bytes >= 2 << 20 and read.bytes >= 1 << 20
+    written = ioloop.run(target, "write", size_mib=2, duration=0.05)
+    read = ioloop.run(target, "read", size_mib=2, duration=0.05)
+    assert not written[2] and not read[2]
+    assert written[0] >= 2 << 20 and read[0] >= 1 << 20
     monkeypatch.setattr(os, "open", real_open)
     with pytest.raises(FileNotFoundError):
+        ioloop.run(tmp_path / "absent" / "f.dat", "read", size_mib=1, duration=0.05)
+    with pytest.raises(subprocess.CalledProcessError):  # the same, from its own process
         direct_io_bandwidth(tmp_path / "absent" / "f.dat", "read", size_mib=1, duration=0.05)
 
 

@@ -3,9 +3,9 @@ no :mod:`bench.tools`, :mod:`bench.workloads` or :mod:`bench.provision` here, on
 standard library, the reference tools' own outputs and the engine API's event stream.
 
 - :func:`direct_io_bandwidth`: sequential 1 MiB ``pwrite`` / ``pread`` calls with direct
-  I/O on the loop's own clock, falling back where the filesystem refuses it as the
-  harness does (writes buffered and fsynced before the clock stops; reads after the
-  file's cached pages are dropped).
+  I/O on the loop's own clock, in a process of its own (:mod:`bench.validation.ioloop`),
+  falling back where the filesystem refuses it as the harness does (writes buffered and
+  fsynced before the clock stops; reads after the file's cached pages are dropped).
 - :func:`iperf2_bitrate`: TCP throughput over 127.0.0.1 measured by iperf2, a second
   implementation, counted by its server (the receiver) after an omitted first stretch.
 - :class:`EventSpans`: a container's create -> destroy span on the engine's own clock,
@@ -16,23 +16,18 @@ standard library, the reference tools' own outputs and the engine API's event st
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
-import mmap
-import os
 import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
+from bench.validation import ioloop
 
 MIB = 1 << 20
 
@@ -56,73 +51,20 @@ class IoRun:
 def direct_io_bandwidth(
     path: Path, mode: Literal["write", "read"], *, size_mib: int, duration: float
 ) -> IoRun:
-    """Sequential 1 MiB ``pwrite`` or ``pread`` calls over *path* (laid out first to
-    *size_mib* MiB, unmeasured, if it is shorter), from one page-aligned buffer, wrapping
-    round the file until *duration* seconds have passed; timed on
-    :func:`time.perf_counter_ns` around the calls only.
-
-    The cache is bypassed where the platform can (``O_DIRECT`` on Linux, ``F_NOCACHE`` on
-    macOS). Where the filesystem refuses that, the fallback is the harness's: writes
-    buffered with an ``fsync`` before the clock stops, reads after the file's cached pages
-    were dropped (``posix_fadvise(DONTNEED)``, where there is one)."""
-    if not path.exists() or path.stat().st_size < size_mib * MIB:
-        _lay_out(path, size_mib)
-    buffer = mmap.mmap(-1, MIB)  # page-aligned, as direct I/O needs
-    buffer.write(os.urandom(MIB))
-    fd, direct = _open(path, mode)
-    try:
-        if not direct and mode == "read" and hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        buffers = [buffer]
-        moved, block = 0, 0
-        began = time.perf_counter_ns()
-        stop = began + int(duration * 1e9)
-        while True:
-            if mode == "write":
-                done = os.pwrite(fd, buffer, block * MIB)
-            else:  # into the aligned buffer itself (os.pread would allocate an unaligned one)
-                done = os.preadv(fd, buffers, block * MIB)
-            if done != MIB:
-                raise OSError(f"{mode} of 1 MiB at block {block} of {path} moved {done} bytes")
-            moved += MIB
-            block = (block + 1) % size_mib
-            if time.perf_counter_ns() >= stop:
-                break
-        if mode == "write" and not direct:
-            os.fsync(fd)
-        ended = time.perf_counter_ns()
-    finally:
-        os.close(fd)
-        buffer.close()
-    return IoRun(moved, (ended - began) * 1e-9, direct)
-
-
-def _lay_out(path: Path, size_mib: int) -> None:
-    block = os.urandom(MIB)
-    with path.open("wb") as f:
-        for _ in range(size_mib):
-            f.write(block)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _open(path: Path, mode: str) -> tuple[int, bool]:
-    """*path* opened for *mode*, bypassing the cache where possible; whether it does."""
-    flags = os.O_WRONLY if mode == "write" else os.O_RDONLY
-    direct_flag = getattr(os, "O_DIRECT", 0)
-    if direct_flag:
-        try:
-            return os.open(path, flags | direct_flag), True
-        except OSError as e:
-            if e.errno != errno.EINVAL:  # EINVAL: the filesystem refuses O_DIRECT
-                raise
-        return os.open(path, flags), False
-    fd = os.open(path, flags)
-    nocache = getattr(fcntl, "F_NOCACHE", None) if fcntl else None
-    if nocache is not None:
-        fcntl.fcntl(fd, nocache, 1)
-        return fd, True
-    return fd, False
+    """Sequential 1 MiB writes or reads over *path* for *duration* seconds, by the loop in
+    :mod:`bench.validation.ioloop` run as a process of its own (as fio is: no thread of
+    this process can hold the interpreter between its calls); see
+    :func:`bench.validation.ioloop.run` for what it does and times.
+    Raises ``subprocess.CalledProcessError`` when the loop fails."""
+    done = subprocess.run(
+        [sys.executable, str(Path(ioloop.__file__)), str(path), mode, str(size_mib), f"{duration}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 300,
+    )
+    found = json.loads(done.stdout)
+    return IoRun(int(found["bytes"]), float(found["seconds"]), bool(found["direct"]))
 
 
 _IPERF2_CSV = re.compile(r"^\d{14},[^,]*,\d+,[^,]*,\d+,-?\d+,([0-9.]+)-([0-9.]+),(\d+),(\d+)\s*$")
