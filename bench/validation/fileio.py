@@ -149,8 +149,8 @@ def _value(key: str, default: Scalar, target: str, workload: str) -> Scalar:
 
 def _fio_by_hand(fio: str, workload: str, directory: str) -> float:
     """The fio job as a person would type it: bandwidth in B/s from fio's own JSON. Direct
-    I/O; where the filesystem refuses it, buffered with a final fsync, as the harness
-    falls back."""
+    I/O; where the filesystem refuses it, buffered, writes with a final fsync, as the
+    harness falls back."""
     rw = {"seq-read": "read", "seq-write": "write"}[workload]
     job = [
         fio, "--name=byhand", f"--directory={directory}", "--filename=crossdock.dat",
@@ -165,8 +165,8 @@ def _fio_by_hand(fio: str, workload: str, directory: str) -> float:
     except subprocess.CalledProcessError as e:
         if "Invalid argument" not in f"{e.stdout}{e.stderr}":
             raise
+        buffered = [*job, "--direct=0", *(["--end_fsync=1"] if rw == "write" else [])]
         out = subprocess.run(
-            [*job, "--direct=0", "--end_fsync=1"],
-            capture_output=True, text=True, check=True, timeout=300,
+            buffered, capture_output=True, text=True, check=True, timeout=300
         )  # fmt: skip
     return float(json.loads(out.stdout[out.stdout.index("{") :])["jobs"][0][rw]["bw_bytes"])
