@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -100,3 +101,11 @@ def output_tail(
     characters, after *prefix*: what an error message quotes; *empty* for no output."""
     found = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return f"{prefix}{' | '.join(found[-lines:])[:limit]}" if found else empty
+
+
+def free_port(address: str) -> int:
+    """A TCP port free at *address* now (the kernel's pick; a race is unlikely and fails
+    the repetition loudly rather than measuring something else)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((address, 0))
+        return int(s.getsockname()[1])

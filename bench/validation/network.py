@@ -29,12 +29,12 @@ from typing import Any
 
 from bench.plan import Scalar, Scenario, Variant
 from bench.provision.context import RunContext
+from bench.provision.processes import free_port
 from bench.results import Result
 from bench.validation import Comparison, compare, samples_result
 from bench.validation.references import iperf2_bitrate
 from bench.workloads.network import NetworkWorkload
 from bench.workloads.network.addresses import LOOPBACK
-from bench.workloads.network.servers import free_port
 
 #: path -> band of harness / iperf3 by hand (the bridge varies more)
 PLUMBING_BANDS: dict[str, float] = {"native-loopback": 1.10, "bridge": 1.15}

@@ -32,9 +32,9 @@ import docker
 from bench.errors import CrossdockError
 from bench.provision import processes
 from bench.provision.context import alt_root, work_root
+from bench.provision.processes import free_port
 from bench.vm.context import create_context, remove_context
 from bench.vm.layout import CONTEXT, Layout, State, vm_root
-from bench.workloads.network.servers import free_port
 
 Progress = Callable[[str], None]
 #: host tools the VM needs, and the Debian packages that have them

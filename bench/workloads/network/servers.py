@@ -15,7 +15,6 @@ import contextlib
 import functools
 import math
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -64,7 +63,7 @@ def host_server(
     """Start *program*'s server on the host at *bind* (a free port), stopped with its
     whole process group when *stack* closes; returns the port once it listens."""
     check_address(engine, bind)
-    port = free_port(bind)
+    port = processes.free_port(bind)
     proc = processes.spawn(on_host(program.server(bind, port)), stderr=subprocess.STDOUT)
     assert proc.stdout is not None
     lines: list[str] = []
@@ -92,14 +91,6 @@ def host_client(argv: list[str], deadline: Deadline) -> Output:
 def _collect(stream: IO[bytes], lines: list[str]) -> None:
     for line in stream:
         lines.append(decoded(line))
-
-
-def free_port(address: str) -> int:
-    """A TCP port free at *address* now (the kernel's pick; a race is unlikely and fails
-    the repetition loudly rather than measuring something else)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((address, 0))
-        return int(s.getsockname()[1])
 
 
 def on_host(argv: list[str]) -> list[str]:
