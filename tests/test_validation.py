@@ -220,6 +220,32 @@ def test_first_rounds_are_interleaved_across_areas_then_rounds_are_added_until_c
     assert not unsettled(a.comparisons()) and len(stores) >= 2
 
 
+class Counting:
+    """A progress display that counts its steps and what its total grew by."""
+
+    def __init__(self) -> None:
+        self.steps = self.added = 0
+
+    def begin(self, label: str, total: int) -> None: ...
+
+    def step(self, description: str) -> None:
+        self.steps += 1
+
+    def more(self, count: int) -> None:
+        self.added += count
+
+    def note(self, text: str) -> None: ...
+
+
+def test_the_progress_total_grows_by_the_rounds_each_pass_adds() -> None:
+    clock = FakeClock()
+    area = FakeArea("a", clock, cost=1.0, settles_after=11)
+    shown = Counting()
+    settle([(area, 3)], budget=100, clock=clock, progress=shown)
+    assert area.rounds == 11 and shown.steps == 11
+    assert shown.added == 11 - 3  # the first 3 are the caller's total; never past it
+
+
 def test_no_round_starts_once_the_budget_has_run_out() -> None:
     clock = FakeClock()
     slow = FakeArea("slow", clock, cost=10.0, settles_after=1000)

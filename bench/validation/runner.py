@@ -68,8 +68,10 @@ def settle(
         pending = [(a, first) for a, first in areas if unsettled(a.comparisons())]
         if not pending:
             return Settled("every comparison is conclusive", clock() - start)
-        for area, first in pending:
-            for _ in range(_batch(area, first)):
+        batches = [(area, _batch(area, first)) for area, first in pending]
+        report.more(sum(n for _, n in batches))  # the progress total grows by this pass
+        for area, batch in batches:
+            for _ in range(batch):
                 if clock() - start >= budget:
                     after_pass()
                     return Settled(f"the time budget of {budget:g} s ended", clock() - start)
