@@ -80,27 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=_cmd_report)
 
-    compare = sub.add_parser(
-        "compare", help="compare two results files or folders, or the runs in one over time"
-    )
-    compare.add_argument("a", type=Path, nargs="?", metavar="A")
-    compare.add_argument("b", type=Path, nargs="?", metavar="B")
-    compare.add_argument(
-        "--history",
-        type=Path,
-        metavar="DIR",
-        help="each platform's runs over time: regressions between consecutive runs",
-    )
-    compare.add_argument(
-        "--json",
-        nargs="?",
-        const="-",
-        metavar="FILE",
-        help="write the rows (or, with --history, the calls and trends) as JSON to FILE "
-        "(the table stays on stdout), or to stdout instead of the table when FILE is - "
-        "or left out",
-    )
-    compare.set_defaults(handler=_cmd_compare)
+    _add_compare(sub)
 
     detect = sub.add_parser("detect", help="classify the engine or a saved docker info/version")
     detect.add_argument("--from", dest="source", type=Path, metavar="FILE")
@@ -249,6 +229,36 @@ def _non_negative(text: str) -> int:
 # --- commands ----------------------------------------------------------------------------------
 
 
+def _add_compare(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``compare`` subcommand's arguments."""
+    compare = sub.add_parser(
+        "compare", help="compare two results files or folders, or the runs in one over time"
+    )
+    compare.add_argument("a", type=Path, nargs="?", metavar="A")
+    compare.add_argument("b", type=Path, nargs="?", metavar="B")
+    compare.add_argument(
+        "--history",
+        type=Path,
+        metavar="DIR",
+        help="each platform's runs over time: regressions between consecutive runs",
+    )
+    compare.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="with --history: exit 1 when a regression is called (for a CI gate)",
+    )
+    compare.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="write the rows (or, with --history, the calls and trends) as JSON to FILE "
+        "(the table stays on stdout), or to stdout instead of the table when FILE is - "
+        "or left out",
+    )
+    compare.set_defaults(handler=_cmd_compare)
+
+
 def _cmd_run(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
     from bench import console
 
@@ -348,6 +358,8 @@ def _cmd_compare(args: argparse.Namespace, err: Console, argv: list[str]) -> int
 
     if args.history is not None:
         return _cmd_history(args, err)
+    if args.fail_on_regression:
+        raise BadInputError("--fail-on-regression goes with --history DIR")
     if args.a is None or args.b is None:
         raise BadInputError("compare needs two results files or folders, A and B, or --history DIR")
 
@@ -374,21 +386,23 @@ def _cmd_history(args: argparse.Namespace, err: Console) -> int:
 
     if args.history is None or args.a is not None:
         raise BadInputError("--history DIR takes no A or B")
+    failing = 1 if args.fail_on_regression else 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         found = bench.history(inputs=[args.history])
     for warning in caught:
         _warn(err, str(warning.message))
+    status = failing if found.called("regression") else 0
     if args.json == "-":
         print(json.dumps(to_json(found), indent=1))
-        return 0
+        return status
     if args.json is not None:
         write_json(Path(args.json), to_json(found))
         err.print(f"calls and trends written to {escape(args.json)}")
     out = Console(width=None if sys.stdout.isatty() else 160)
     for part in render(found):
         out.print(part, highlight=False)
-    return 0
+    return status
 
 
 def _cmd_detect(args: argparse.Namespace, err: Console, argv: list[str]) -> int:

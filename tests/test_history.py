@@ -261,6 +261,20 @@ def test_compare_history_prints_the_regressions(
     assert "linux-native-w" not in out
 
 
+def test_a_called_regression_fails_the_gate_and_a_steady_history_passes_it(
+    planted_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", "--history", str(planted_folder), "--fail-on-regression"]) == 1
+    assert "docker-desktop-mac-w4" in capsys.readouterr().out  # printed before failing
+    json_gate = ["compare", "--history", str(planted_folder), "--json", "--fail-on-regression"]
+    assert main(json_gate) == 1
+    steady_folder = write_history(tmp_path / "steady", steady)
+    assert main(["compare", "--history", str(steady_folder), "--fail-on-regression"]) == 0
+    capsys.readouterr()
+    assert main(["compare", "a", "b", "--fail-on-regression"]) == 2
+    assert "--fail-on-regression goes with --history" in capsys.readouterr().err
+
+
 def test_compare_history_json(planted_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", "--history", str(planted_folder), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
