@@ -2,18 +2,17 @@
 (reported, not judged) the bind / native ratio, which on a Linux-native engine should be
 close to 1: far from 1 means the harness adds an artifact.
 
-Each round, per workload (``seq-write`` first),
-interleaved, the order alternating every round: harness native, fio by hand, harness
-bind, the direct I/O loop.
+Each round, per workload (``seq-write`` first), interleaved, the order alternating every
+round: harness native, fio by hand, harness bind, the direct I/O loop.
 
-- ``plumbing``: the same fio job typed out by hand on the host, bandwidth read from fio's
-  own JSON (not through :mod:`bench.tools.fio`).
+- ``plumbing``: the same fio job typed out by hand on the host, over the same file,
+  bandwidth read from fio's own JSON (not through :mod:`bench.tools.fio`'s parser).
 - ``method``: a loop of 1 MiB ``pwrite`` / ``pread`` calls with direct I/O from one
-  page-aligned buffer, on its own clock
-  (:func:`bench.validation.references.direct_io_bandwidth`), over a file of the same size
-  in a directory of its own in the run's scratch directory (the same filesystem as the
-  harness's native place), laid out once, unmeasured, and then wrapped round for the same
-  time as fio runs. It catches a fio job that measures something else than sequential
+  page-aligned buffer, on its own clock, in a process of its own
+  (:func:`bench.validation.references.direct_io_bandwidth`), over the very file the
+  harness's native fio job uses (the same blocks: on this project's virtual disk, three
+  256 MiB files written by the same loop, interleaved, had medians 13 % apart), wrapping
+  round it for the same time as fio runs. It catches a fio job that measures something else than sequential
   throughput (a wrong pattern, block size, cache state or unit) or spends its own time
   inside the clock. GNU ``dd`` is no such reference for writes: its clock includes its
   reads of ``/dev/zero`` into the block it then writes.
@@ -26,11 +25,13 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Literal
 
 from bench.plan import Scalar, Scenario, Variant
 from bench.provision.context import RunContext
 from bench.results import Result
+from bench.tools.fio import DATA_FILE
 from bench.validation import Comparison, compare, samples_result
 from bench.validation.references import direct_io_bandwidth
 from bench.workloads.fileio import FileioWorkload, parse_size
@@ -67,7 +68,6 @@ class FileioArea:
         self._scenario = Scenario(
             "validate-fileio", "fileio", "", tuple(self._variants.values()), 1, 0, 300.0
         )
-        self._loop_file = ctx.scratch("validate-loop") / "crossdock-loop.dat"
         self._samples: dict[tuple[str, str], list[float]] = {
             (name, method): [] for name in WORKLOADS for method in _METHODS
         }
@@ -94,7 +94,10 @@ class FileioArea:
         if method == "fio-by-hand":
             return _fio_by_hand(self._fio, name, self._workload.place_path("native"))
         mode: Literal["write", "read"] = "write" if name == "seq-write" else "read"
-        run = direct_io_bandwidth(self._loop_file, mode, size_mib=SIZE_MIB, duration=DURATION)
+        # the very file fio writes and reads: on a virtual disk, two files of the same
+        # size can lie on host storage of different speed
+        data = Path(self._workload.place_path("native")) / DATA_FILE
+        run = direct_io_bandwidth(data, mode, size_mib=SIZE_MIB, duration=DURATION)
         self._loop_direct.add(run.direct)
         return run.bandwidth
 
@@ -153,7 +156,7 @@ def _fio_by_hand(fio: str, workload: str, directory: str) -> float:
     harness falls back."""
     rw = {"seq-read": "read", "seq-write": "write"}[workload]
     job = [
-        fio, "--name=byhand", f"--directory={directory}", "--filename=crossdock.dat",
+        fio, "--name=byhand", f"--directory={directory}", f"--filename={DATA_FILE}",
         f"--size={parse_size(f'{SIZE_MIB}MiB')}", f"--rw={rw}", "--bs=1m", "--ioengine=psync",
         "--time_based", f"--runtime={int(DURATION * 1000)}ms", "--invalidate=1",
         "--scramble_buffers=0", "--output-format=json",

@@ -28,7 +28,7 @@ AREAS: dict[str, tuple[str, int]] = {
     "network": ("bench.validation.network", 5),
 }
 #: seconds from the first round after which no further round is started
-DEFAULT_BUDGET_S = 900.0
+DEFAULT_BUDGET_S = 1800.0
 #: an area that is still inconclusive gets at most this share of its first rounds per pass
 _BATCH_SHARE = 3
 
