@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     validate.add_argument(
         "--budget", type=_non_negative, metavar="S",
-        help="no more rounds start after S seconds of measuring (default: 900)",
+        help="no more rounds start after S seconds of measuring (default: 1800)",
     )  # fmt: skip
     validate.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
     validate.add_argument("--context", metavar="NAME")
