@@ -12,10 +12,10 @@ round: harness native, fio by hand, harness bind, the direct I/O loop.
   (:func:`bench.validation.references.direct_io_bandwidth`), over the very file the
   harness's native fio job uses (the same blocks: on this project's virtual disk, three
   256 MiB files written by the same loop, interleaved, had medians 13 % apart), wrapping
-  round it for the same time as fio runs. It catches a fio job that measures something else than sequential
-  throughput (a wrong pattern, block size, cache state or unit) or spends its own time
-  inside the clock. GNU ``dd`` is no such reference for writes: its clock includes its
-  reads of ``/dev/zero`` into the block it then writes.
+  round it for the same time as fio runs. It catches a fio job that measures something
+  else than sequential throughput (a wrong pattern, block size, cache state or unit) or
+  spends its own time inside the clock. GNU ``dd`` is no such reference for writes: its
+  clock includes its reads of ``/dev/zero`` into the block it then writes.
 """
 
 from __future__ import annotations
