@@ -10,7 +10,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 import bench
-from bench import scenarios, signals
+from bench import argtypes, scenarios, signals
 from bench.environment.platform import PLATFORM_IDS
 from bench.errors import BadInputError, CrossdockError
 from bench.version import __version__
@@ -67,14 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--latest",
-        type=_latest,
+        type=argtypes.latest,
         metavar="N|all",
         help="summarise each platform from its latest N runs, or all (default: 1; with "
         "--since: all since)",
     )
     report.add_argument(
         "--since",
-        type=_date,
+        type=argtypes.iso_date,
         metavar="YYYY-MM-DD",
         help="summarise each platform from the runs started on or after this date (UTC)",
     )
@@ -97,11 +96,11 @@ def _parser() -> argparse.ArgumentParser:
         "--area", action="append", default=[], choices=("startup", "fileio", "network")
     )
     validate.add_argument(
-        "--rounds", type=_positive, metavar="N",
+        "--rounds", type=argtypes.positive, metavar="N",
         help="first rounds per area (default: startup 30, fileio 10, network 5)",
     )  # fmt: skip
     validate.add_argument(
-        "--budget", type=_non_negative, metavar="S",
+        "--budget", type=argtypes.non_negative, metavar="S",
         help="no more rounds start after S seconds of measuring (default: 1800)",
     )  # fmt: skip
     validate.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
@@ -141,20 +140,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
-    return value
-
-
 def _add_run(sub: Any) -> None:
     """The ``run`` command's arguments."""
     run = sub.add_parser("run", help="run scenarios on the engine(s) and store the results")
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="names or .toml files")
     run.add_argument("--suite", choices=scenarios.SUITES, help="a shipped set (default: default)")
-    run.add_argument("--repeat", type=_positive, metavar="N", help="samples per variant")
-    run.add_argument("--warmup", type=_non_negative, metavar="N", help="warmups per variant")
+    run.add_argument("--repeat", type=argtypes.positive, metavar="N", help="samples per variant")
+    run.add_argument(
+        "--warmup", type=argtypes.non_negative, metavar="N", help="warmups per variant"
+    )
     run.add_argument("--out", type=Path, default=Path("results"), metavar="DIR")
     run.add_argument(
         "--context",
@@ -178,21 +172,21 @@ def _add_run(sub: Any) -> None:
     )
     run.add_argument(
         "--target-ci",
-        type=_percent,
+        type=argtypes.percent,
         metavar="PERCENT",
         help="sample each variant until its median is known to within PERCENT (judged on "
         "its 99%% interval, so the stored 95%% one keeps its coverage)",
     )
     run.add_argument(
         "--max-repeat",
-        type=_positive,
+        type=argtypes.positive,
         default=200,
         metavar="N",
         help="with --target-ci: at most N samples per variant (default 200)",
     )
     run.add_argument(
         "--max-time",
-        type=_positive,
+        type=argtypes.positive,
         default=1800,
         metavar="SECONDS",
         help="with --target-ci: at most this long per scenario (default 1800)",
@@ -204,26 +198,6 @@ def _add_run(sub: Any) -> None:
         help="complete a partial run without repeating the scenarios it stored",
     )
     run.set_defaults(handler=_cmd_run)
-
-
-def _percent(text: str) -> float:
-    try:
-        value = float(text.rstrip("%"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
-    if not 0 < value < 1000:
-        raise argparse.ArgumentTypeError(f"must be above 0, e.g. 5 for 5%, not {text}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -313,28 +287,12 @@ def _print_runs(files: list[driver.RunFile], err: Console) -> int:
     return EXIT_FAILED if any(f.failed for f in files) else 0
 
 
-#: ``--latest all``, as the parser holds it (``None`` is: not given).
-_ALL = 0
-
-
-def _latest(text: str) -> int:
-    """``--latest``: a positive count, or ``all`` (:data:`_ALL`)."""
-    return _ALL if text == "all" else _positive(text)
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
 def _cmd_report(args: argparse.Namespace, err: Console, argv: list[str]) -> int:
     # --since alone means every run since then; neither option, the latest run
     if args.latest is None:
         latest = None if args.since is not None else 1
     else:
-        latest = None if args.latest == _ALL else args.latest
+        latest = None if args.latest == argtypes.ALL else args.latest
     info = bench.report(
         inputs=args.inputs or [Path("results")],
         output=args.output,
