@@ -49,11 +49,15 @@ def scenarios(tmp_path: Path) -> list[str]:
 
 
 def start(argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``crossdock`` *argv* as a process of its own, with SIGINT deliverable as from a
+    terminal even where the tests themselves were started with it ignored (a background
+    job of a non-interactive shell inherits SIG_IGN, and Python keeps it)."""
     return subprocess.Popen(
         [sys.executable, "-m", "bench", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, **(env or {})},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
 
 
