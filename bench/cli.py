@@ -344,13 +344,12 @@ def _cmd_history(args: argparse.Namespace, err: Console) -> int:
 
     if args.history is None or args.a is not None:
         raise BadInputError("--history DIR takes no A or B")
-    failing = 1 if args.fail_on_regression else 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         found = bench.history(inputs=[args.history])
     for warning in caught:
         _warn(err, str(warning.message))
-    status = failing if found.called("regression") else 0
+    status = EXIT_FAILED if args.fail_on_regression and found.called("regression") else 0
     if args.json == "-":
         print(json.dumps(to_json(found), indent=1))
         return status

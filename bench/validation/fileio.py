@@ -169,7 +169,5 @@ def _fio_by_hand(fio: str, workload: str, directory: str) -> float:
         if "Invalid argument" not in f"{e.stdout}{e.stderr}":
             raise
         buffered = [*job, "--direct=0", *(["--end_fsync=1"] if rw == "write" else [])]
-        out = subprocess.run(
-            buffered, capture_output=True, text=True, check=True, timeout=300
-        )  # fmt: skip
+        out = subprocess.run(buffered, capture_output=True, text=True, check=True, timeout=300)
     return float(json.loads(out.stdout[out.stdout.index("{") :])["jobs"][0][rw]["bw_bytes"])
